@@ -1,0 +1,59 @@
+#include "backends/linux_kvm/guest_launch.hpp"
+
+#include <filesystem>
+
+#include "backends/linux_kvm/host_tsc.hpp"
+
+namespace microagent::linux_kvm {
+
+GuestConfig guest_config_for(const protocol::WorkspaceConfig& config) {
+  GuestConfig guest;
+  guest.argv = config.command;
+  guest.env = config.env;
+  guest.workdir = config.workdir;
+  guest.result_port = config.result_port;
+  guest.output_limit = config.output_limit;
+  return guest;
+}
+
+Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& config) {
+  auto require_file = [](const std::string& path, const char* field) -> Result<void> {
+    if (path.empty()) {
+      return fail(ErrorCode::invalid_request, std::string("config.") + field + " is required (run: microagent kernel fetch)");
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      return fail(ErrorCode::not_found, std::string("config.") + field + " does not exist: " + path);
+    }
+    return {};
+  };
+  if (auto ok = require_file(config.kernel_path, "kernelPath"); !ok) return std::unexpected(ok.error());
+  if (auto ok = require_file(config.initrd_path, "initrdPath"); !ok) return std::unexpected(ok.error());
+  if (!config.rootfs_path.empty()) {
+    return fail(ErrorCode::unsupported, "config.rootfsPath (root disks) is not supported by this version yet");
+  }
+  if (!config.disks.empty()) return fail(ErrorCode::unsupported, "config.disks is not supported by this version yet");
+  // Guests get no network device in this version. `user` (the default) and
+  // `isolated` run without one; anything that needs a host side fails closed.
+  const bool wants_host_network = config.network.mode == "nat" || config.network.mode == "bridged";
+  if (wants_host_network || !config.network.port_forwards.empty() || config.mediation) {
+    return fail(ErrorCode::unsupported, "networking (mode '" + config.network.mode +
+                                            "', port forwards, mediation) is not supported by this version yet");
+  }
+
+  GuestLaunchPlan plan;
+  plan.guest = guest_config_for(config);
+  auto param = encode_config_cmdline_param(plan.guest);
+  if (!param) {
+    return fail(ErrorCode::invalid_request, "command and environment are too large for the kernel command line "
+                                            "(limit about 1 KiB of JSON); pass large inputs through a file instead");
+  }
+  plan.machine.kernel = config.kernel_path;
+  plan.machine.initrd = config.initrd_path;
+  plan.machine.memory_mib = config.memory_mib;
+  plan.machine.cpu_count = config.cpu_count;
+  plan.machine.kernel_cmdline = build_kernel_cmdline(KernelCmdlineSpec{host_tsc_khz(), true, *param});
+  return plan;
+}
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,197 @@
+#include "backends/linux_kvm/linux_kvm_backend.hpp"
+
+#include <signal.h>
+#include <sys/utsname.h>
+
+#include <fmt/core.h>
+
+#include "backends/linux_kvm/guest_launch.hpp"
+#include "backends/linux_kvm/host_tsc.hpp"
+#include "backends/linux_kvm/kvm_probe.hpp"
+#include "backends/linux_kvm/vm_session.hpp"
+#include "common/clock.hpp"
+#include "common/guest_wire.hpp"
+#include "common/process.hpp"
+#include "protocol/json_codec.hpp"
+
+namespace microagent::linux_kvm {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using protocol::Event;
+using protocol::State;
+
+Event make_event(const protocol::Request& request, State state, std::string detail) {
+  Event event;
+  event.identity = *request.identity;
+  event.identity.backend = std::string(kBackendName);
+  event.state = state;
+  event.observed_at = rfc3339_now();
+  event.detail = std::move(detail);
+  return event;
+}
+
+bool process_alive(const json& runtime) {
+  if (!runtime.contains("qemuPid") || !runtime["qemuPid"].is_number_integer()) return false;
+  const pid_t pid = runtime["qemuPid"].get<pid_t>();
+  return pid > 0 && ::kill(pid, 0) == 0;
+}
+
+// Human detail for a finished run: what the guest did, or why there is no result.
+std::string finished_detail(const VmOutcome& outcome, const std::optional<GuestResult>& result) {
+  if (result) {
+    if (!result->error.empty()) return "guest could not run the workload: " + result->error;
+    if (result->signal) return fmt::format("workload killed by signal {}", *result->signal);
+    return fmt::format("workload exited with code {}", result->exit_code.value_or(-1));
+  }
+  if (!outcome.detail.empty()) return outcome.detail;
+  std::string why = "VM exited before the guest delivered a result";
+  if (outcome.qemu_exit) why += " (QEMU " + outcome.qemu_exit->describe() + ")";
+  return why + "; see serial.log and qemu.log";
+}
+
+}  // namespace
+
+Result<json> LinuxKvmBackend::host_facts() {
+  utsname uts{};
+  ::uname(&uts);
+  const AccelChoice accel = choose_accel();
+  json facts{{"os", "linux"},
+             {"arch", uts.machine},
+             {"kernel", uts.release},
+             {"accel", accel.accel},
+             {"accelReason", accel.reason},
+             {"kvm", {{"present", accel.probe.device_present}, {"canRunKernel", accel.probe.ring0_ok},
+                      {"detail", accel.probe.detail}}},
+             {"qemu", find_program("qemu-system-x86_64").value_or("")},
+             {"vsock", std::filesystem::exists("/dev/vhost-vsock") ? "vhost-vsock" : "vhost-user (microagent)"}};
+  return facts;
+}
+
+Result<Event> LinuxKvmBackend::handle(const protocol::Request& request) {
+  switch (request.command) {
+    case protocol::Command::check: return check(request);
+    case protocol::Command::run: return run(request);
+    case protocol::Command::inspect: return inspect(request);
+    default:
+      return fail(ErrorCode::unsupported, fmt::format("command '{}' is not supported by the {} supervisor in this version",
+                                                      protocol::to_string(request.command), kBackendName));
+  }
+}
+
+Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
+  auto plan = plan_guest_launch(*request.config);
+  if (!plan) return std::unexpected(plan.error());
+  if (!find_program("qemu-system-x86_64")) {
+    return fail(ErrorCode::host_unavailable, "qemu-system-x86_64 is not installed: apt-get install qemu-system-x86");
+  }
+  const AccelChoice accel = choose_accel();
+  return make_event(request, State::unknown, "host can run this workspace: " + accel.reason);
+}
+
+Result<Event> LinuxKvmBackend::inspect(const protocol::Request& request) {
+  supervisor::RuntimeStore store(request.config->state_dir, request.identity->runtime_id);
+  if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + store.runtime_id() + "'");
+  auto latest = store.latest();
+  if (!latest) return std::unexpected(latest.error());
+  if (!*latest) return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
+  return **latest;
+}
+
+Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
+  const auto& config = *request.config;
+  if (config.command.empty()) return fail(ErrorCode::invalid_request, "config.command is required for run");
+  auto plan = plan_guest_launch(config);
+  if (!plan) return std::unexpected(plan.error());
+
+  supervisor::RuntimeStore store(config.state_dir, request.identity->runtime_id);
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  if (store.exists()) {
+    auto runtime = store.read_runtime();
+    if (runtime && process_alive(*runtime)) {
+      return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running; stop it or pick another name");
+    }
+  }
+  if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  std::error_code ec;
+  std::filesystem::remove(store.result_path(), ec);
+
+  auto record = [&](const Event& event) { return store.record(event); };
+  if (auto ok = record(make_event(request, State::prepared, "workspace prepared")); !ok) return std::unexpected(ok.error());
+
+  const AccelChoice accel = choose_accel();
+  auto sockets = plan_sockets(store.dir());
+  if (!sockets) return std::unexpected(sockets.error());
+  VmLaunchSpec launch;
+  launch.machine = plan->machine;
+  launch.machine.accel = accel.accel;
+  launch.machine.cpu = accel.cpu;
+  launch.machine.serial_log = store.serial_log_path();
+  launch.sockets = *sockets;
+  launch.qemu_log = store.dir() / "qemu.log";
+  launch.result_port = config.result_port;
+  // Each stream is base64 on the wire (4/3) plus JSON framing.
+  launch.max_result_bytes = static_cast<std::size_t>(config.output_limit) * 3 + (1 << 20);
+
+  if (auto ok = record(make_event(request, State::starting, "starting VM (accel " + accel.accel + ")")); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto session = VmSession::launch(launch);
+  if (!session) {
+    record(make_event(request, State::failed, "VM failed to start: " + session.error().message));
+    return std::unexpected(session.error());
+  }
+  json runtime{{"backend", kBackendName},
+               {"runtimeID", store.runtime_id()},
+               {"qemuPid", (*session)->qemu_pid()},
+               {"qemuArgv", (*session)->qemu_argv()},
+               {"accel", accel.accel},
+               {"accelReason", accel.reason},
+               {"kernelPath", launch.machine.kernel.string()},
+               {"initrdPath", launch.machine.initrd.string()},
+               {"kernelCmdline", launch.machine.kernel_cmdline},
+               {"vsockDevice", "vhost-user (microagent)"},
+               {"sockets", {{"vhostUser", sockets->vhost_user.string()}, {"vsock", sockets->vsock.string()},
+                            {"qmp", sockets->qmp.string()}}},
+               {"startedAt", rfc3339_now()}};
+  if (auto ok = store.write_runtime(runtime); !ok) return std::unexpected(ok.error());
+
+  if (auto running = (*session)->wait_until_running(10s); !running) {
+    (*session)->terminate(2s);
+    record(make_event(request, State::failed, running.error().message));
+    return std::unexpected(running.error());
+  }
+  record(make_event(request, State::running, fmt::format("VM running (pid {}, accel {})", (*session)->qemu_pid(), accel.accel)));
+
+  std::optional<std::chrono::milliseconds> timeout;
+  if (config.timeout_seconds > 0) timeout = std::chrono::seconds(config.timeout_seconds);
+  VmOutcome outcome = (*session)->wait_for_result(timeout);
+  session->reset();  // tears down QEMU (already exited), the vsock device and the sockets
+
+  std::optional<GuestResult> result;
+  if (outcome.result_json) {
+    auto parsed = guest_result_from_json(*outcome.result_json);
+    if (parsed) {
+      result = *parsed;
+    } else {
+      outcome.detail = "guest sent a malformed result: " + parsed.error().message;
+    }
+  }
+  runtime["qemuPid"] = nullptr;
+  runtime["exitedAt"] = rfc3339_now();
+  if (outcome.qemu_exit) runtime["qemuExit"] = outcome.qemu_exit->describe();
+  store.write_runtime(runtime);
+
+  Event final_event = make_event(request, result ? State::stopped : State::failed, finished_detail(outcome, result));
+  if (result) {
+    json result_json = json::parse(guest_result_to_json(*result));
+    if (auto ok = store.write_result(result_json); !ok) return std::unexpected(ok.error());
+    final_event.result = result_json;
+  }
+  if (auto ok = record(final_event); !ok) return std::unexpected(ok.error());
+  return final_event;
+}
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,22 @@
+#pragma once
+// The linux-kvm Backend: lifecycle commands for QEMU microvm guests.
+#include "supervisor/backend.hpp"
+#include "supervisor/runtime_store.hpp"
+
+namespace microagent::linux_kvm {
+
+inline constexpr std::string_view kBackendName = "linux-kvm";
+
+class LinuxKvmBackend : public supervisor::Backend {
+ public:
+  std::string_view name() const override { return kBackendName; }
+  Result<nlohmann::json> host_facts() override;
+  Result<protocol::Event> handle(const protocol::Request& request) override;
+
+ private:
+  Result<protocol::Event> check(const protocol::Request& request);
+  Result<protocol::Event> run(const protocol::Request& request);
+  Result<protocol::Event> inspect(const protocol::Request& request);
+};
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,53 @@
+#include "backends/linux_kvm/qemu_command.hpp"
+
+#include <fmt/core.h>
+
+namespace microagent::linux_kvm {
+
+std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
+  const bool vhost_user = !spec.vhost_user_vsock_socket.empty();
+  std::vector<std::string> argv{spec.qemu_binary, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"};
+  // microvm: no PCI, no firmware, virtio-mmio devices; kernel booted directly (PVH for an ELF vmlinux).
+  std::string machine = "microvm";
+  if (vhost_user) machine += ",memory-backend=mem";
+  argv.insert(argv.end(), {"-M", machine, "-accel", spec.accel, "-cpu", spec.cpu});
+  argv.insert(argv.end(), {"-m", fmt::format("{}M", spec.memory_mib), "-smp", std::to_string(spec.cpu_count)});
+  if (vhost_user) {
+    // A vhost-user back end reads guest RAM directly: it must be a shared memfd.
+    argv.insert(argv.end(), {"-object", fmt::format("memory-backend-memfd,id=mem,size={}M,share=on", spec.memory_mib)});
+  }
+  // microvm's virtio-mmio is legacy by default; vhost-user back ends refuse legacy devices.
+  argv.insert(argv.end(), {"-global", "virtio-mmio.force-legacy=false"});
+  argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append",
+                           spec.kernel_cmdline});
+  argv.insert(argv.end(), {"-chardev", fmt::format("file,id=serial0,path={},append=on", spec.serial_log.string()),
+                           "-serial", "chardev:serial0"});
+  if (!spec.qmp_socket.empty()) {
+    argv.insert(argv.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", spec.qmp_socket.string())});
+  }
+  if (vhost_user) {
+    argv.insert(argv.end(), {"-chardev", fmt::format("socket,id=vsock0,path={}", spec.vhost_user_vsock_socket.string()),
+                             "-device", "vhost-user-vsock-device,chardev=vsock0"});
+  } else if (spec.vhost_vsock_cid) {
+    argv.insert(argv.end(), {"-device", fmt::format("vhost-vsock-device,guest-cid={}", *spec.vhost_vsock_cid)});
+  }
+  for (std::size_t i = 0; i < spec.disks.size(); ++i) {
+    const auto& disk = spec.disks[i];
+    argv.insert(argv.end(), {"-drive", fmt::format("id=disk{},file={},format={},if=none{}", i,
+                                                   disk.path.string(), disk.format, disk.read_only ? ",readonly=on" : ""),
+                             "-device", fmt::format("virtio-blk-device,drive=disk{}", i)});
+  }
+  return argv;
+}
+
+std::string build_kernel_cmdline(const KernelCmdlineSpec& spec) {
+  // panic=-1: a guest panic reboots at once, and -no-reboot turns that into QEMU exiting.
+  // pci=off: microvm has no PCI bus; probing it only costs time and a warning.
+  std::string cmdline = "console=ttyS0 panic=-1 pci=off reboot=t";
+  if (spec.quiet) cmdline += " quiet";
+  if (spec.tsc_khz) cmdline += fmt::format(" tsc_early_khz={}", *spec.tsc_khz);
+  if (!spec.config_param.empty()) cmdline += " " + spec.config_param;
+  return cmdline;
+}
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,168 @@
+#include "backends/linux_kvm/vm_session.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "common/atomic_file.hpp"
+#include "shim/hybrid_vsock.hpp"
+
+namespace microagent::linux_kvm {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int poll_timeout_ms(std::optional<Clock::time_point> deadline) {
+  if (!deadline) return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
+
+// The supervisor blocks these at start-up; here they become readable events.
+UniqueFd termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+}  // namespace
+
+Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir) {
+  VmSockets sockets{runtime_dir / "vhost-user-vsock.sock", runtime_dir / "vsock.sock", runtime_dir / "qmp.sock"};
+  // The longest name we create is <vsock>_<port> with a 10-digit port.
+  if (shim::fits_unix_socket_path(sockets.vhost_user) && shim::fits_unix_socket_path(sockets.vsock.string() + "_4294967295")) {
+    return sockets;
+  }
+  const auto short_dir = std::filesystem::path("/tmp") / fmt::format("microagent-{}", ::getuid()) /
+                         fmt::format("{:016x}", std::hash<std::string>{}(runtime_dir.string()));
+  if (auto ok = ensure_directory(short_dir, 0700); !ok) return std::unexpected(ok.error());
+  return VmSockets{short_dir / "vhost-user-vsock.sock", short_dir / "vsock.sock", short_dir / "qmp.sock"};
+}
+
+Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
+  std::unique_ptr<VmSession> session(new VmSession());
+  session->spec_ = std::move(spec);
+  auto& s = session->spec_;
+
+  auto listener = shim::listen_for_guest_connections(s.sockets.vsock, s.result_port);
+  if (!listener) return std::unexpected(listener.error());
+  session->result_listener_ = std::move(*listener);
+
+  auto device = VhostUserVsockDevice::start(VsockDeviceConfig{s.sockets.vhost_user, s.sockets.vsock, 3});
+  if (!device) return std::unexpected(device.error());
+  session->device_ = std::move(*device);
+
+  s.machine.vhost_user_vsock_socket = s.sockets.vhost_user;
+  s.machine.qmp_socket = s.sockets.qmp;
+  ::unlink(s.sockets.qmp.c_str());
+  session->argv_ = build_qemu_argv(s.machine);
+
+  UniqueFd log(::open(s.qemu_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!log) return fail_errno("open " + s.qemu_log.string(), errno);
+  SpawnOptions options;
+  options.stdout_fd = log.get();
+  options.stderr_fd = log.get();
+  auto qemu = spawn_process(session->argv_, options);
+  if (!qemu) {
+    if (qemu.error().code == ErrorCode::not_found) {
+      return fail(ErrorCode::host_unavailable, s.machine.qemu_binary + " is not installed: apt-get install qemu-system-x86");
+    }
+    return std::unexpected(qemu.error());
+  }
+  session->qemu_ = std::move(*qemu);
+  return session;
+}
+
+VmSession::~VmSession() {
+  if (qemu_.pid() > 0 && !qemu_.exited()) terminate(2s);
+  if (device_) device_->stop();
+  device_.reset();
+  result_listener_.reset();
+  ::unlink(shim::guest_port_socket(spec_.sockets.vsock, spec_.result_port).c_str());
+  ::unlink(spec_.sockets.qmp.c_str());
+}
+
+Result<void> VmSession::wait_until_running(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!device_->front_end_connected()) {
+    if (auto status = qemu_.wait(0ms)) {
+      return fail(ErrorCode::internal, "QEMU exited at start-up (" + status->describe() + "); see " + spec_.qemu_log.string());
+    }
+    if (Clock::now() >= deadline) return fail(ErrorCode::internal, "QEMU did not connect to the vsock device in time");
+    std::this_thread::sleep_for(5ms);
+  }
+  return {};
+}
+
+VmOutcome VmSession::wait_for_result(std::optional<std::chrono::milliseconds> timeout) {
+  VmOutcome outcome;
+  std::optional<Clock::time_point> deadline;
+  if (timeout) deadline = Clock::now() + *timeout;
+  UniqueFd signals = termination_signals();
+
+  while (!outcome.result_json && !outcome.qemu_exit) {
+    pollfd fds[3] = {{result_listener_.get(), POLLIN, 0}, {qemu_.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    int rc = ::poll(fds, signals ? 3 : 2, poll_timeout_ms(deadline));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) {
+      outcome.timed_out = true;
+      outcome.qemu_exit = terminate(2s);
+      outcome.detail = fmt::format("timed out after {} s; VM terminated", timeout->count() / 1000);
+      return outcome;
+    }
+    if (fds[2].revents) {
+      outcome.interrupted = true;
+      outcome.qemu_exit = terminate(2s);
+      outcome.detail = "interrupted by a signal to the supervisor; VM terminated";
+      return outcome;
+    }
+    if (fds[0].revents) {
+      UniqueFd conn(::accept4(result_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) continue;
+      auto data = shim::read_stream_to_end(conn.get(), spec_.max_result_bytes, 30s);
+      // Closing our end tells guest init the result is in: it may power off now.
+      conn.reset();
+      if (data) {
+        outcome.result_json = std::move(*data);
+      } else {
+        outcome.detail = "result delivery failed: " + data.error().message;
+      }
+      continue;
+    }
+    if (fds[1].revents) outcome.qemu_exit = qemu_.wait();
+  }
+
+  if (outcome.result_json && !outcome.qemu_exit) {
+    // The guest powers off right after delivering; give it time, then insist.
+    outcome.qemu_exit = qemu_.wait(15s);
+    if (!outcome.qemu_exit) {
+      outcome.qemu_exit = terminate(2s);
+      outcome.detail = "guest did not power off after delivering its result; VM terminated";
+    }
+  }
+  return outcome;
+}
+
+std::optional<ExitStatus> VmSession::terminate(std::chrono::milliseconds grace) {
+  if (qemu_.pid() <= 0) return std::nullopt;
+  if (auto status = qemu_.wait(0ms)) return status;
+  qemu_.signal(SIGTERM);
+  if (auto status = qemu_.wait(grace)) return status;
+  qemu_.signal(SIGKILL);
+  return qemu_.wait();
+}
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,68 @@
+#pragma once
+// One running microVM on this host: microagent's vhost-user-vsock device, the
+// result listener (hybrid vsock, guest -> host port), and the QEMU process.
+// Owns all three; the destructor tears every one of them down.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "backends/linux_kvm/qemu_command.hpp"
+#include "backends/linux_kvm/vsock/vhost_user_vsock_device.hpp"
+#include "common/error.hpp"
+#include "common/process.hpp"
+#include "common/unique_fd.hpp"
+
+namespace microagent::linux_kvm {
+
+struct VmSockets {
+  std::filesystem::path vhost_user;  // QEMU <-> our vsock device
+  std::filesystem::path vsock;       // hybrid vsock host end (<vsock>_<port> for guest connections)
+  std::filesystem::path qmp;
+};
+
+// Sockets live in the runtime dir when their paths fit sun_path, else in a
+// short per-runtime directory under /tmp (named in runtime.json either way).
+Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir);
+
+struct VmLaunchSpec {
+  QemuMachineSpec machine;  // sockets are filled in by launch()
+  VmSockets sockets;
+  std::filesystem::path qemu_log;
+  std::uint32_t result_port = 1024;
+  std::size_t max_result_bytes = 8 << 20;
+};
+
+struct VmOutcome {
+  std::optional<std::string> result_json;  // what the guest sent on the result port
+  std::optional<ExitStatus> qemu_exit;
+  bool timed_out = false;
+  bool interrupted = false;  // SIGINT/SIGTERM reached the supervisor
+  std::string detail;
+};
+
+class VmSession {
+ public:
+  static Result<std::unique_ptr<VmSession>> launch(VmLaunchSpec spec);
+  ~VmSession();
+
+  pid_t qemu_pid() const { return qemu_.pid(); }
+  const std::vector<std::string>& qemu_argv() const { return argv_; }
+  // Waits for the QEMU front end to connect to the vsock device (it does so at start-up).
+  Result<void> wait_until_running(std::chrono::milliseconds timeout);
+  // Waits for the guest's result, then for QEMU to exit (the guest powers off).
+  VmOutcome wait_for_result(std::optional<std::chrono::milliseconds> timeout);
+  // Terminates QEMU: SIGTERM, then SIGKILL after `grace`.
+  std::optional<ExitStatus> terminate(std::chrono::milliseconds grace);
+
+ private:
+  VmSession() = default;
+  VmLaunchSpec spec_;
+  std::vector<std::string> argv_;
+  std::unique_ptr<VhostUserVsockDevice> device_;
+  UniqueFd result_listener_;
+  ChildProcess qemu_;
+};
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,42 @@
+#pragma once
+// Each CLI verb: options filled by CLI11, then one function that runs it and
+// returns the process exit code. Errors are printed here, at the edge.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace microagent::cli {
+
+struct GlobalOptions {
+  std::string state_dir;  // default: ~/.microagent/state
+  bool json = false;
+  std::optional<std::string> supervisor;
+  std::string backend = "linux-kvm";
+  int exit_code = 0;  // set by the verb that ran
+};
+
+// Exit codes of our own (like docker's): the workload's code passes through otherwise.
+inline constexpr int kExitMicroagentError = 125;
+
+struct RunOptions {
+  std::string name;
+  std::int64_t memory_mib = 256;
+  std::int64_t cpus = 1;
+  std::vector<std::string> env;
+  std::string workdir = "/";
+  std::int64_t timeout_seconds = 0;
+  std::uint64_t output_limit = 1024 * 1024;
+  std::vector<std::string> command;
+};
+
+void add_run_command(CLI::App& app, GlobalOptions& global);
+void add_kernel_command(CLI::App& app, GlobalOptions& global);
+void add_inspect_command(CLI::App& app, GlobalOptions& global);
+
+// Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.
+int report_error(const GlobalOptions& global, const std::string& code, const std::string& message);
+
+}  // namespace microagent::cli

@@ -1,0 +1,40 @@
+#include "cli/guest_assets.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/paths.hpp"
+#include "image/initramfs.hpp"
+#include "image/kernel_artifact.hpp"
+#include "image/module_order.hpp"
+
+namespace microagent::cli {
+
+Result<std::filesystem::path> find_guest_init() {
+  if (const char* env = std::getenv("MICROAGENT_GUESTINIT"); env && *env) return std::filesystem::path(env);
+  const auto sibling = executable_dir() / "microagent-guestinit-x86_64";
+  if (::access(sibling.c_str(), R_OK) == 0) return sibling;
+  return fail(ErrorCode::not_found, "microagent-guestinit-x86_64 not found beside microagent (set MICROAGENT_GUESTINIT)");
+}
+
+Result<GuestAssets> default_image_assets() {
+  auto kernel = image::load_kernel_artifact(default_kernel_cache());
+  if (!kernel) return std::unexpected(kernel.error());
+  auto guest_init = find_guest_init();
+  if (!guest_init) return std::unexpected(guest_init.error());
+  if (::access(image::kHostBusyboxStatic, R_OK) != 0) {
+    return fail(ErrorCode::host_unavailable, "busybox-static is not installed: apt-get install busybox-static");
+  }
+  image::InitramfsSpec spec;
+  spec.guest_init = *guest_init;
+  spec.modules_dir = kernel->modules_dir;
+  spec.kernel_release = kernel->release;
+  spec.modules = image::kMicrovmModules;
+  spec.busybox = image::kHostBusyboxStatic;
+  auto initrd = image::cached_initramfs(spec, microagent_home() / "initramfs");
+  if (!initrd) return std::unexpected(initrd.error());
+  return GuestAssets{kernel->vmlinux, *initrd, kernel->release};
+}
+
+}  // namespace microagent::cli

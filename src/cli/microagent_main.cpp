@@ -1,0 +1,35 @@
+// microagent: the command line. Parses flags, builds requests, runs the
+// backend supervisor as an executable, prints for humans or --json.
+#include <signal.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "common/paths.hpp"
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  microagent::cli::GlobalOptions global;
+  global.state_dir = microagent::default_state_dir().string();
+
+  CLI::App app{"microagent: run untrusted workloads in Linux microVMs"};
+  app.require_subcommand(1);
+  app.add_option("--state-dir", global.state_dir, "State directory")->capture_default_str();
+  app.add_flag("--json", global.json, "Machine-readable output");
+  app.add_option("--supervisor", global.supervisor, "Path of the backend supervisor executable");
+  app.add_option("--backend", global.backend, "Backend: linux-kvm")->capture_default_str();
+  app.fallthrough();  // global flags are accepted after the verb too
+  microagent::cli::add_run_command(app, global);
+  microagent::cli::add_kernel_command(app, global);
+  microagent::cli::add_inspect_command(app, global);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : microagent::cli::kExitMicroagentError;
+  }
+  return global.exit_code;
+}

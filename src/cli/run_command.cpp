@@ -1,0 +1,123 @@
+// `microagent run`: boot a guest on the default image, run one command, print
+// its stdout/stderr on the matching host streams, exit with its exit code.
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <random>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/guest_assets.hpp"
+#include "cli/supervisor_client.hpp"
+#include "cli/workspace_request.hpp"
+#include "common/base64.hpp"
+
+namespace microagent::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string generated_name() {
+  std::random_device rd;
+  return fmt::format("run-{:x}-{:04x}", std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch()).count(),
+                     rd() & 0xffff);
+}
+
+void write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// The workload's exit code becomes ours; a signal maps to 128+N like a shell.
+int workload_exit_code(const json& result) {
+  if (result.contains("exitCode") && result["exitCode"].is_number_integer()) return result["exitCode"].get<int>();
+  if (result.contains("signal") && result["signal"].is_number_integer()) return 128 + result["signal"].get<int>();
+  return kExitMicroagentError;
+}
+
+int print_result(const GlobalOptions& global, const json& event) {
+  if (!event.contains("result") || !event["result"].is_object()) {
+    return report_error(global, "internal", "the guest delivered no result: " + event.value("detail", std::string()));
+  }
+  const json& result = event["result"];
+  if (global.json) {
+    std::cout << event.dump(2) << std::endl;
+    return workload_exit_code(result);
+  }
+  auto decode = [&](const char* key) {
+    auto bytes = base64_decode(result.value(key, std::string()));
+    return bytes ? *bytes : std::string();
+  };
+  write_all(STDOUT_FILENO, decode("stdout"));
+  write_all(STDERR_FILENO, decode("stderr"));
+  if (result.value("stdoutTruncated", false) || result.value("stderrTruncated", false)) {
+    std::cerr << fmt::format("microagent: output truncated (the workload wrote {} bytes to stdout, {} to stderr)",
+                             result.value("stdoutBytes", std::uint64_t{0}), result.value("stderrBytes", std::uint64_t{0}))
+              << std::endl;
+  }
+  const std::string error = result.value("error", std::string());
+  if (!error.empty()) std::cerr << "microagent: " << error << std::endl;
+  return workload_exit_code(result);
+}
+
+int run(GlobalOptions& global, const RunOptions& options) {
+  auto supervisor = find_supervisor(global.backend, global.supervisor);
+  if (!supervisor) return report_error(global, std::string(to_string(supervisor.error().code)), supervisor.error().message);
+  auto assets = default_image_assets();
+  if (!assets) return report_error(global, std::string(to_string(assets.error().code)), assets.error().message);
+
+  WorkspaceRequestInput input;
+  input.state_dir = global.state_dir;
+  input.name = options.name.empty() ? generated_name() : options.name;
+  input.backend = global.backend;
+  input.memory_mib = options.memory_mib;
+  input.cpus = options.cpus;
+  input.env = options.env;
+  input.workdir = options.workdir;
+  input.timeout_seconds = options.timeout_seconds;
+  input.output_limit = options.output_limit;
+  input.command = options.command;
+  input.kernel = assets->kernel;
+  input.initrd = assets->initrd;
+  auto request = build_workspace_request("run", input);
+  if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
+
+  auto response = call_supervisor(*supervisor, *request);
+  if (!response) return report_error(global, std::string(to_string(response.error().code)), response.error().message);
+  if (!response->value("ok", false)) {
+    const Error error = response_error(*response);
+    if (global.json) {
+      std::cout << response->dump(2) << std::endl;
+      return kExitMicroagentError;
+    }
+    return report_error(global, std::string(to_string(error.code)), error.message);
+  }
+  return print_result(global, (*response)["event"]);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, GlobalOptions& global) {
+  auto options = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand("run", "Boot a microVM, run a command in it, print its output, exit with its code");
+  cmd->add_option("--name", options->name, "Workspace name (default: generated)");
+  cmd->add_option("--memory", options->memory_mib, "Guest memory in MiB")->capture_default_str();
+  cmd->add_option("--cpus", options->cpus, "Guest vCPUs")->capture_default_str();
+  cmd->add_option("--env,-e", options->env, "Environment variable K=V (repeatable)");
+  cmd->add_option("--workdir,-w", options->workdir, "Working directory in the guest")->capture_default_str();
+  cmd->add_option("--timeout", options->timeout_seconds, "Stop the VM after this many seconds (0: no limit)");
+  cmd->add_option("--output-limit", options->output_limit, "Bytes of stdout and of stderr kept, each")->capture_default_str();
+  cmd->add_option("command", options->command, "Command and arguments (after --)")->required();
+  cmd->positionals_at_end();
+  cmd->callback([&global, options] { global.exit_code = run(global, *options); });
+}
+
+}  // namespace microagent::cli

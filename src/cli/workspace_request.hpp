@@ -1,0 +1,32 @@
+#pragma once
+// Turns CLI flags into a supervisor request (DESIGN.md section 2). Pure.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace microagent::cli {
+
+struct WorkspaceRequestInput {
+  std::string state_dir;
+  std::string name;
+  std::string backend = "linux-kvm";
+  std::int64_t memory_mib = 256;
+  std::int64_t cpus = 1;
+  std::vector<std::string> env;  // "K=V"
+  std::string workdir = "/";
+  std::int64_t timeout_seconds = 0;
+  std::uint64_t output_limit = 1024 * 1024;
+  std::vector<std::string> command;
+  std::filesystem::path kernel;
+  std::filesystem::path initrd;
+};
+
+// invalid_request for a bad name or an env entry without '='.
+Result<nlohmann::json> build_workspace_request(const std::string& command, const WorkspaceRequestInput& input);
+
+}  // namespace microagent::cli

@@ -1,0 +1,147 @@
+#include "guestinit/guest_init.hpp"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/guest_wire.hpp"
+#include "guestinit/config_source.hpp"
+#include "guestinit/console_log.hpp"
+#include "guestinit/guest_clock.hpp"
+#include "guestinit/modules.hpp"
+#include "guestinit/mounts.hpp"
+#include "guestinit/power.hpp"
+#include "guestinit/result_sender.hpp"
+#include "guestinit/workload_runner.hpp"
+
+namespace microagent::guestinit {
+namespace {
+
+constexpr const char* kDebugFlag = "microagent.debug=1";
+// Where rootDevice is mounted; switch_root into it is a later step.
+constexpr const char* kNewRoot = "/newroot";
+
+std::string kernel_release() {
+  utsname name{};
+  ::uname(&name);
+  return name.release;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : "; ") + part;
+  return out;
+}
+
+// A result for a workload that never started.
+GuestResult not_run(std::string error) {
+  GuestResult result;
+  result.error = std::move(error);
+  result.started_at = rfc3339_now();
+  result.finished_at = result.started_at;
+  return result;
+}
+
+// Root disk and data disks; the first failure is the reason the workload cannot run.
+Result<void> mount_workload_disks(const GuestConfig& config) {
+  if (!config.root_device.empty()) {
+    if (auto mounted = mount_ext4(config.root_device, kNewRoot, false); !mounted) return mounted;
+    debug_line(std::string("mounted ") + config.root_device + " on " + kNewRoot + " (switch_root not done yet)");
+  }
+  return mount_guest_disks(config.disks);
+}
+
+GuestResult boot_and_run(std::uint32_t& result_port) {
+  auto config = load_guest_config();
+  if (!config) return not_run(config.error().message);
+  result_port = config->result_port;
+  if (::sethostname(config->hostname.data(), config->hostname.size()) != 0) {
+    log_line("cannot set hostname " + config->hostname);
+  }
+  if (auto mounted = mount_workload_disks(*config); !mounted) return not_run(mounted.error().message);
+  debug_line("running workload " + config->argv.front());
+  return run_workload(*config, RunOptions{.reap_orphans = true});
+}
+
+[[noreturn]] void pid1_sequence() {
+  const auto mount_failures = mount_early_filesystems();
+  attach_console();  // only now is there a console to log the mount failures on
+  for (const auto& failure : mount_failures) log_line(failure);
+  // Init ignores SIGPIPE: a host that goes away mid-write must not matter (the
+  // child resets it before exec).
+  ::signal(SIGPIPE, SIG_IGN);
+  if (auto cmdline = read_text_file("/proc/cmdline")) set_debug_logging(cmdline_has_flag(*cmdline, kDebugFlag));
+  debug_line("started, kernel " + kernel_release());
+
+  const std::uint64_t modules_started = monotonic_ms();
+  const auto module_failures =
+      load_kernel_modules(std::string("/") + kInitramfsModulesOrderPath, running_kernel_module_dir());
+  for (const auto& failure : module_failures) log_line(failure);
+  debug_line("modules loaded in " + std::to_string(monotonic_ms() - modules_started) + " ms");
+
+  std::uint32_t result_port = kResultPort;
+  GuestResult result = boot_and_run(result_port);
+  result.kernel_release = kernel_release();
+  // A failed module is worth reporting only when something downstream broke.
+  if (!result.error.empty() && !module_failures.empty()) {
+    result.error += " (module failures: " + join(module_failures) + ")";
+  }
+  if (!result.error.empty()) log_line("workload not run: " + result.error);
+  const std::string payload = guest_result_to_json(result);
+  debug_line("result: " + payload);
+
+  if (auto sent = send_result(result_port, payload); !sent) {
+    std::string line = "result delivery failed: " + sent.error().message;
+    if (!module_failures.empty()) line += " (module failures: " + join(module_failures) + ")";
+    log_line(line);
+  } else {
+    debug_line("result delivered");
+  }
+  power_off();
+}
+
+}  // namespace
+
+void run_as_pid1() {
+  try {
+    pid1_sequence();
+  } catch (const std::exception& e) {
+    fatal_power_off(e.what());
+  } catch (...) {
+    fatal_power_off("unknown exception");
+  }
+}
+
+int run_as_program(int argc, char** argv) {
+  const std::string usage =
+      "usage: microagent-guestinit-x86_64 --run-config FILE\n"
+      "  As PID 1 this program is a microVM's init. Otherwise it runs the workload\n"
+      "  described by FILE (guest config JSON) and prints the result JSON.\n";
+  if (argc != 3 || std::string(argv[1]) != "--run-config") {
+    std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  auto text = read_text_file(argv[2]);
+  if (!text) {
+    std::fprintf(stderr, "microagent-guestinit: %s\n", text.error().message.c_str());
+    return 2;
+  }
+  auto config = guest_config_from_json(*text);
+  if (!config) {
+    std::fprintf(stderr, "microagent-guestinit: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  GuestResult result = run_workload(*config);
+  result.kernel_release = kernel_release();
+  std::printf("%s\n", guest_result_to_json(result).c_str());
+  return 0;
+}
+
+}  // namespace microagent::guestinit

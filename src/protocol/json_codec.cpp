@@ -1,0 +1,340 @@
+#include "protocol/json_codec.hpp"
+
+#include <array>
+#include <utility>
+
+#include "protocol/field_reader.hpp"
+
+namespace microagent::protocol {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<State, std::string_view>, 9> kStates{{
+    {State::unknown, "unknown"},
+    {State::prepared, "prepared"},
+    {State::starting, "starting"},
+    {State::running, "running"},
+    {State::stopping, "stopping"},
+    {State::halted, "halted"},
+    {State::quarantined, "quarantined"},
+    {State::stopped, "stopped"},
+    {State::failed, "failed"},
+}};
+
+constexpr std::array<std::pair<Command, std::string_view>, 12> kCommands{{
+    {Command::host, "host"},
+    {Command::check, "check"},
+    {Command::prepare, "prepare"},
+    {Command::run, "run"},
+    {Command::start, "start"},
+    {Command::inspect, "inspect"},
+    {Command::halt, "halt"},
+    {Command::quarantine, "quarantine"},
+    {Command::stop, "stop"},
+    {Command::kill, "kill"},
+    {Command::remove, "delete"},
+    {Command::console, "console"},
+}};
+
+bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+bool is_absolute_clean(std::string_view path) {
+  return !path.empty() && path.front() == '/' && !has_nul(path);
+}
+
+void validate_config(FieldReader& reader, const WorkspaceConfig& config) {
+  if (!is_absolute_clean(config.state_dir)) reader.error("config.stateDir must be an absolute path");
+  if (config.memory_mib < 64 || config.memory_mib > 1024 * 1024) {
+    reader.error("config.memoryMiB must be between 64 and 1048576");
+  }
+  if (config.cpu_count < 1 || config.cpu_count > 256) reader.error("config.cpuCount must be between 1 and 256");
+  for (const auto& arg : config.command) {
+    if (has_nul(arg)) reader.error("config.command must not contain NUL bytes");
+  }
+  for (const auto& [key, value] : config.env) {
+    if (key.empty() || key.find('=') != std::string::npos || has_nul(key) || has_nul(value)) {
+      reader.error("config.env has an invalid variable name: '" + key + "'");
+    }
+  }
+  if (!is_absolute_clean(config.workdir)) reader.error("config.workdir must be an absolute path");
+  for (const auto& disk : config.disks) {
+    if (disk.path.empty() || has_nul(disk.path)) reader.error("config.disks[].path is required");
+    if (disk.mode != "ro" && disk.mode != "rw") reader.error("config.disks[].mode must be \"ro\" or \"rw\"");
+    if (!is_absolute_clean(disk.mount)) reader.error("config.disks[].mount must be an absolute path");
+  }
+  const auto& mode = config.network.mode;
+  if (mode != "user" && mode != "nat" && mode != "isolated" && mode != "bridged") {
+    reader.error("config.network.mode must be one of user, nat, isolated, bridged");
+  }
+  if (config.result_port == 0) reader.error("config.result.port must be positive");
+  if (config.timeout_seconds < 0) reader.error("config.timeoutSeconds must not be negative");
+}
+
+}  // namespace
+
+std::string_view to_string(State state) {
+  for (const auto& [s, name] : kStates) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
+std::optional<State> state_from_string(std::string_view text) {
+  for (const auto& [s, name] : kStates) {
+    if (name == text) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Command command) {
+  for (const auto& [c, name] : kCommands) {
+    if (c == command) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Command> command_from_string(std::string_view text) {
+  for (const auto& [c, name] : kCommands) {
+    if (name == text) return c;
+  }
+  return std::nullopt;
+}
+
+Result<void> validate_runtime_id(std::string_view id) {
+  auto bad = [&](std::string why) {
+    return fail(ErrorCode::invalid_request, "identity.runtimeID " + why + " (1-63 chars of [a-z0-9][a-z0-9_.-]*)");
+  };
+  if (id.empty()) return bad("is empty");
+  if (id.size() > 63) return bad("is longer than 63 characters");
+  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_alnum(id.front())) return bad("must start with a lowercase letter or digit");
+  for (char c : id) {
+    if (!lower_alnum(c) && c != '_' && c != '.' && c != '-') return bad("has a character outside [a-z0-9_.-]");
+  }
+  return {};
+}
+
+json to_json(const Identity& identity) {
+  return json{{"requestID", identity.request_id},
+              {"runtimeID", identity.runtime_id},
+              {"role", identity.role},
+              {"backend", identity.backend}};
+}
+
+json to_json(const WorkspaceConfig& c) {
+  json disks = json::array();
+  for (const auto& d : c.disks) disks.push_back({{"path", d.path}, {"mode", d.mode}, {"mount", d.mount}});
+  json forwards = json::array();
+  for (const auto& f : c.network.port_forwards) {
+    forwards.push_back(
+        {{"host", f.host}, {"hostPort", f.host_port}, {"guestPort", f.guest_port}, {"protocol", f.protocol}});
+  }
+  json out{{"stateDir", c.state_dir},
+           {"kernelPath", c.kernel_path},
+           {"initrdPath", c.initrd_path},
+           {"rootfsPath", c.rootfs_path},
+           {"memoryMiB", c.memory_mib},
+           {"cpuCount", c.cpu_count},
+           {"command", c.command},
+           {"env", c.env},
+           {"workdir", c.workdir},
+           {"disks", disks},
+           {"network", {{"mode", c.network.mode}, {"interface", c.network.interface}, {"portForwards", forwards}}},
+           {"result", {{"port", c.result_port}}},
+           {"outputLimit", c.output_limit},
+           {"timeoutSeconds", c.timeout_seconds}};
+  if (c.mediation) {
+    out["mediation"] = {{"port", c.mediation->port}, {"target", c.mediation->target}, {"required", c.mediation->required}};
+  }
+  return out;
+}
+
+json to_json(const Readiness& r) {
+  auto signal = [](const ReadinessSignal& s) {
+    json out{{"ready", s.ready}};
+    if (!s.observed_at.empty()) out["observedAt"] = s.observed_at;
+    if (!s.detail.empty()) out["detail"] = s.detail;
+    if (!s.error.empty()) out["error"] = s.error;
+    return out;
+  };
+  return json{{"guestReady", signal(r.guest_ready)},
+              {"shellReady", signal(r.shell_ready)},
+              {"resultReady", signal(r.result_ready)},
+              {"mediationReady", signal(r.mediation_ready)}};
+}
+
+json to_json(const Event& event) {
+  json out{{"identity", to_json(event.identity)},
+           {"state", to_string(event.state)},
+           {"observedAt", event.observed_at},
+           {"detail", event.detail}};
+  if (event.result) out["result"] = *event.result;
+  if (event.readiness) out["readiness"] = to_json(*event.readiness);
+  return out;
+}
+
+Result<Identity> identity_from_json(const json& j) {
+  if (!j.is_object()) return fail(ErrorCode::invalid_request, "identity must be an object");
+  FieldReader reader(j, "identity");
+  Identity identity;
+  reader.read("requestID", identity.request_id);
+  reader.read("runtimeID", identity.runtime_id, true);
+  reader.read("role", identity.role);
+  reader.read("backend", identity.backend);
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  if (auto valid = validate_runtime_id(identity.runtime_id); !valid) return std::unexpected(valid.error());
+  return identity;
+}
+
+Result<WorkspaceConfig> config_from_json(const json& j) {
+  if (!j.is_object()) return fail(ErrorCode::invalid_request, "config must be an object");
+  FieldReader reader(j, "config");
+  WorkspaceConfig c;
+  reader.read("stateDir", c.state_dir, true);
+  reader.read("kernelPath", c.kernel_path);
+  reader.read("initrdPath", c.initrd_path);
+  reader.read("rootfsPath", c.rootfs_path);
+  reader.read("memoryMiB", c.memory_mib);
+  reader.read("cpuCount", c.cpu_count);
+  reader.read("command", c.command);
+  reader.read("env", c.env);
+  reader.read("workdir", c.workdir);
+  reader.read("outputLimit", c.output_limit);
+  reader.read("timeoutSeconds", c.timeout_seconds);
+  if (auto* disks = reader.array("disks")) {
+    for (const auto& d : *disks) {
+      if (!d.is_object()) {
+        reader.error("config.disks[] must be objects");
+        break;
+      }
+      FieldReader dr(d, "config.disks[]");
+      DiskSpec disk;
+      dr.read("path", disk.path, true);
+      dr.read("mode", disk.mode);
+      dr.read("mount", disk.mount, true);
+      if (!dr.ok()) reader.error(dr.first_error().message);
+      c.disks.push_back(disk);
+    }
+  }
+  if (auto* net = reader.object("network")) {
+    FieldReader nr(*net, "config.network");
+    nr.read("mode", c.network.mode);
+    nr.read("interface", c.network.interface);
+    if (auto* forwards = nr.array("portForwards")) {
+      for (const auto& f : *forwards) {
+        if (!f.is_object()) {
+          nr.error("config.network.portForwards[] must be objects");
+          break;
+        }
+        FieldReader fr(f, "config.network.portForwards[]");
+        PortForward forward;
+        std::uint32_t host_port = 0, guest_port = 0;
+        fr.read("host", forward.host);
+        fr.read("hostPort", host_port, true);
+        fr.read("guestPort", guest_port, true);
+        fr.read("protocol", forward.protocol);
+        if (fr.ok() && (host_port == 0 || host_port > 65535 || guest_port == 0 || guest_port > 65535)) {
+          fr.error("config.network.portForwards[] ports must be 1-65535");
+        }
+        if (fr.ok() && forward.protocol != "tcp") fr.error("config.network.portForwards[].protocol must be tcp");
+        if (!fr.ok()) nr.error(fr.first_error().message);
+        forward.host_port = static_cast<std::uint16_t>(host_port);
+        forward.guest_port = static_cast<std::uint16_t>(guest_port);
+        c.network.port_forwards.push_back(forward);
+      }
+    }
+    if (!nr.ok()) reader.error(nr.first_error().message);
+  }
+  if (auto* mediation = reader.object("mediation")) {
+    FieldReader mr(*mediation, "config.mediation");
+    MediationSpec m;
+    mr.read("port", m.port, true);
+    mr.read("target", m.target, true);
+    mr.read("required", m.required);
+    if (!mr.ok()) reader.error(mr.first_error().message);
+    c.mediation = m;
+  }
+  if (auto* result = reader.object("result")) {
+    FieldReader rr(*result, "config.result");
+    rr.read("port", c.result_port);
+    if (!rr.ok()) reader.error(rr.first_error().message);
+  }
+  if (reader.ok()) validate_config(reader, c);
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  return c;
+}
+
+Result<Event> event_from_json(const json& j) {
+  if (!j.is_object()) return fail(ErrorCode::internal, "event must be an object");
+  Event event;
+  FieldReader reader(j, "event");
+  std::string state;
+  reader.read("state", state, true);
+  reader.read("observedAt", event.observed_at);
+  reader.read("detail", event.detail);
+  if (auto* identity = reader.object("identity")) {
+    auto parsed = identity_from_json(*identity);
+    if (!parsed) return std::unexpected(parsed.error());
+    event.identity = *parsed;
+  }
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  auto parsed_state = state_from_string(state);
+  if (!parsed_state) return fail(ErrorCode::internal, "event.state '" + state + "' is not a known state");
+  event.state = *parsed_state;
+  if (j.contains("result") && !j["result"].is_null()) event.result = j["result"];
+  return event;
+}
+
+Result<Request> parse_request(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return fail(ErrorCode::invalid_request, "request is not valid JSON");
+  if (!j.is_object()) return fail(ErrorCode::invalid_request, "request must be a JSON object");
+  FieldReader reader(j, "");
+  std::string command_name;
+  reader.read("command", command_name, true);
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  auto command = command_from_string(command_name);
+  if (!command) return fail(ErrorCode::unsupported, "unknown command '" + command_name + "'");
+
+  Request request;
+  request.command = *command;
+  request.raw = j;
+  if (*command == Command::host) return request;
+
+  const json* identity = reader.object("identity", true);
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  auto parsed_identity = identity_from_json(*identity);
+  if (!parsed_identity) return std::unexpected(parsed_identity.error());
+  request.identity = *parsed_identity;
+
+  const json* config = reader.object("config", true);
+  if (!reader.ok()) return std::unexpected(reader.first_error());
+  const bool needs_full_config = *command != Command::inspect && *command != Command::stop &&
+                                 *command != Command::kill && *command != Command::remove;
+  if (needs_full_config) {
+    auto parsed_config = config_from_json(*config);
+    if (!parsed_config) return std::unexpected(parsed_config.error());
+    request.config = *parsed_config;
+  } else {
+    FieldReader cr(*config, "config");
+    WorkspaceConfig c;
+    cr.read("stateDir", c.state_dir, true);
+    if (cr.ok() && !is_absolute_clean(c.state_dir)) cr.error("config.stateDir must be an absolute path");
+    if (!cr.ok()) return std::unexpected(cr.first_error());
+    request.config = c;
+  }
+  return request;
+}
+
+json ok_response(std::string_view backend, const Event& event) {
+  return json{{"ok", true}, {"backend", backend}, {"event", to_json(event)}};
+}
+
+json error_response(std::string_view backend, const Error& error) {
+  return json{{"ok", false},
+              {"backend", backend},
+              {"error", {{"code", to_string(error.code)}, {"message", error.message}}}};
+}
+
+}  // namespace microagent::protocol

@@ -1,0 +1,96 @@
+#pragma once
+// The supervisor protocol's data (DESIGN.md section 2): identity, workspace
+// config, lifecycle states, readiness and events. Plain types; JSON lives in
+// protocol/json_codec.hpp.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace microagent::protocol {
+
+struct Identity {
+  std::string request_id;
+  std::string runtime_id;
+  std::string role = "workload";
+  std::string backend;
+};
+
+struct DiskSpec {
+  std::string path;
+  std::string mode = "ro";  // "ro" | "rw"
+  std::string mount;
+};
+
+struct PortForward {
+  std::string host = "127.0.0.1";
+  std::uint16_t host_port = 0;
+  std::uint16_t guest_port = 0;
+  std::string protocol = "tcp";
+};
+
+struct NetworkSpec {
+  std::string mode = "user";  // user | nat | isolated | bridged
+  std::string interface;
+  std::vector<PortForward> port_forwards;
+};
+
+struct MediationSpec {
+  std::uint32_t port = 0;
+  std::string target;
+  bool required = true;
+};
+
+struct WorkspaceConfig {
+  std::string state_dir;
+  std::string kernel_path;
+  std::string initrd_path;
+  std::string rootfs_path;
+  std::int64_t memory_mib = 256;
+  std::int64_t cpu_count = 1;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string workdir = "/";
+  std::vector<DiskSpec> disks;
+  NetworkSpec network;
+  std::optional<MediationSpec> mediation;
+  std::uint32_t result_port = 1024;
+  std::uint64_t output_limit = 1024 * 1024;  // bytes kept of stdout and of stderr, each
+  std::int64_t timeout_seconds = 0;          // 0: no limit
+};
+
+enum class State { unknown, prepared, starting, running, stopping, halted, quarantined, stopped, failed };
+
+struct ReadinessSignal {
+  bool ready = false;
+  std::string observed_at;
+  std::string detail;
+  std::string error;
+};
+
+struct Readiness {
+  ReadinessSignal guest_ready, shell_ready, result_ready, mediation_ready;
+};
+
+struct Event {
+  Identity identity;
+  State state = State::unknown;
+  std::string observed_at;
+  std::string detail;
+  std::optional<nlohmann::json> result;  // the guest's structured result
+  std::optional<Readiness> readiness;
+};
+
+enum class Command { host, check, prepare, run, start, inspect, halt, quarantine, stop, kill, remove, console };
+
+struct Request {
+  Command command = Command::host;
+  std::optional<Identity> identity;
+  std::optional<WorkspaceConfig> config;
+  nlohmann::json raw;  // the request as received, for backend-specific fields
+};
+
+}  // namespace microagent::protocol

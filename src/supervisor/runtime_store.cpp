@@ -1,0 +1,93 @@
+#include "supervisor/runtime_store.hpp"
+
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "protocol/json_codec.hpp"
+
+namespace microagent::supervisor {
+
+using nlohmann::json;
+
+RuntimeStore::RuntimeStore(std::filesystem::path state_dir, std::string runtime_id)
+    : state_dir_(std::move(state_dir)), runtime_id_(std::move(runtime_id)) {}
+
+bool RuntimeStore::exists() const {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir(), ec);
+}
+
+Result<void> RuntimeStore::create() {
+  if (auto ok = ensure_directory(dir(), 0700); !ok) return ok;
+  return ensure_directory(lock_path().parent_path(), 0700);
+}
+
+Result<FileLock> RuntimeStore::lock() const {
+  if (auto ok = ensure_directory(lock_path().parent_path(), 0700); !ok) return std::unexpected(ok.error());
+  return FileLock::acquire(lock_path());
+}
+
+Result<void> RuntimeStore::record(const protocol::Event& event) const {
+  const std::string line = protocol::to_json(event).dump();
+  if (auto ok = append_line_durable(events_path(), line); !ok) return ok;
+  return write_file_atomic(event_path(), line + "\n");
+}
+
+Result<std::optional<protocol::Event>> RuntimeStore::latest() const {
+  std::error_code ec;
+  if (!std::filesystem::exists(event_path(), ec)) return std::optional<protocol::Event>{};
+  auto text = read_file(event_path());
+  if (!text) return std::unexpected(text.error());
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return fail(ErrorCode::internal, "event.json does not parse: " + event_path().string());
+  auto event = protocol::event_from_json(j);
+  if (!event) return std::unexpected(event.error());
+  return std::optional<protocol::Event>(*event);
+}
+
+Result<std::vector<protocol::Event>> RuntimeStore::history() const {
+  std::vector<protocol::Event> events;
+  std::error_code ec;
+  if (!std::filesystem::exists(events_path(), ec)) return events;
+  auto text = read_file(events_path());
+  if (!text) return std::unexpected(text.error());
+  std::istringstream lines(*text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // A line torn by power loss does not parse: skip it, never fail the read.
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    if (auto event = protocol::event_from_json(j)) events.push_back(*event);
+  }
+  return events;
+}
+
+Result<void> RuntimeStore::write_runtime(const json& runtime) const {
+  return write_file_atomic(runtime_path(), runtime.dump(2) + "\n");
+}
+
+Result<json> RuntimeStore::read_runtime() const {
+  std::error_code ec;
+  if (!std::filesystem::exists(runtime_path(), ec)) return json::object();
+  auto text = read_file(runtime_path());
+  if (!text) return std::unexpected(text.error());
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(ErrorCode::internal, "runtime.json does not parse");
+  return j;
+}
+
+Result<void> RuntimeStore::write_result(const json& result) const {
+  return write_file_atomic(result_path(), result.dump(2) + "\n");
+}
+
+Result<std::optional<json>> RuntimeStore::read_result() const {
+  std::error_code ec;
+  if (!std::filesystem::exists(result_path(), ec)) return std::optional<json>{};
+  auto text = read_file(result_path());
+  if (!text) return std::unexpected(text.error());
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return fail(ErrorCode::internal, "result.json does not parse");
+  return std::optional<json>(j);
+}
+
+}  // namespace microagent::supervisor

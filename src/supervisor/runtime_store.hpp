@@ -1,0 +1,56 @@
+#pragma once
+// One runtime's files under <state-dir>/<runtimeID>/ (DESIGN.md section 3).
+// Every write is crash-safe; a torn last line of events.json is skipped on read.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/file_lock.hpp"
+#include "protocol/types.hpp"
+
+namespace microagent::supervisor {
+
+class RuntimeStore {
+ public:
+  // The runtime ID must already be validated (protocol::validate_runtime_id).
+  RuntimeStore(std::filesystem::path state_dir, std::string runtime_id);
+
+  const std::filesystem::path& state_dir() const { return state_dir_; }
+  const std::string& runtime_id() const { return runtime_id_; }
+  std::filesystem::path dir() const { return state_dir_ / runtime_id_; }
+  std::filesystem::path event_path() const { return dir() / "event.json"; }
+  std::filesystem::path events_path() const { return dir() / "events.json"; }
+  std::filesystem::path runtime_path() const { return dir() / "runtime.json"; }
+  std::filesystem::path result_path() const { return dir() / "result.json"; }
+  std::filesystem::path serial_log_path() const { return dir() / "serial.log"; }
+  std::filesystem::path serial_in_path() const { return dir() / "serial.in"; }
+  std::filesystem::path workspace_dir() const { return state_dir_ / "workspaces" / runtime_id_; }
+  // Locks live outside the runtime dir so `delete` can remove the dir while holding one.
+  std::filesystem::path lock_path() const { return state_dir_ / "locks" / (runtime_id_ + ".lock"); }
+
+  bool exists() const;
+  Result<void> create();
+  // Serialises commands on this runtime (one lock per runtime).
+  Result<FileLock> lock() const;
+
+  // Appends to events.json, then replaces event.json: history first, so the
+  // latest event is always also in the history.
+  Result<void> record(const protocol::Event& event) const;
+  Result<std::optional<protocol::Event>> latest() const;
+  Result<std::vector<protocol::Event>> history() const;
+
+  Result<void> write_runtime(const nlohmann::json& runtime) const;
+  Result<nlohmann::json> read_runtime() const;  // {} when absent
+  Result<void> write_result(const nlohmann::json& result) const;
+  Result<std::optional<nlohmann::json>> read_result() const;
+
+ private:
+  std::filesystem::path state_dir_;
+  std::string runtime_id_;
+};
+
+}  // namespace microagent::supervisor
