@@ -36,6 +36,22 @@ void write_all(int fd, const std::string& bytes) {
   }
 }
 
+// Result fields may be null (an absent signal, no error): read them leniently.
+std::string text_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::uint64_t count_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
 // The workload's exit code becomes ours; a signal maps to 128+N like a shell.
 int workload_exit_code(const json& result) {
   if (result.contains("exitCode") && result["exitCode"].is_number_integer()) return result["exitCode"].get<int>();
@@ -45,7 +61,7 @@ int workload_exit_code(const json& result) {
 
 int print_result(const GlobalOptions& global, const json& event) {
   if (!event.contains("result") || !event["result"].is_object()) {
-    return report_error(global, "internal", "the guest delivered no result: " + event.value("detail", std::string()));
+    return report_error(global, "internal", "the guest delivered no result: " + text_field(event, "detail"));
   }
   const json& result = event["result"];
   if (global.json) {
@@ -53,17 +69,17 @@ int print_result(const GlobalOptions& global, const json& event) {
     return workload_exit_code(result);
   }
   auto decode = [&](const char* key) {
-    auto bytes = base64_decode(result.value(key, std::string()));
+    auto bytes = base64_decode(text_field(result, key));
     return bytes ? *bytes : std::string();
   };
   write_all(STDOUT_FILENO, decode("stdout"));
   write_all(STDERR_FILENO, decode("stderr"));
-  if (result.value("stdoutTruncated", false) || result.value("stderrTruncated", false)) {
+  if (flag_field(result, "stdoutTruncated") || flag_field(result, "stderrTruncated")) {
     std::cerr << fmt::format("microagent: output truncated (the workload wrote {} bytes to stdout, {} to stderr)",
-                             result.value("stdoutBytes", std::uint64_t{0}), result.value("stderrBytes", std::uint64_t{0}))
+                             count_field(result, "stdoutBytes"), count_field(result, "stderrBytes"))
               << std::endl;
   }
-  const std::string error = result.value("error", std::string());
+  const std::string error = text_field(result, "error");
   if (!error.empty()) std::cerr << "microagent: " << error << std::endl;
   return workload_exit_code(result);
 }

@@ -33,7 +33,7 @@ Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, 
   auto output = run_command({supervisor.string()}, request.dump() + "\n", options);
   if (!output) return std::unexpected(output.error());
   auto response = nlohmann::json::parse(output->out, nullptr, false);
-  if (response.is_discarded() || !response.is_object() || !response.contains("ok")) {
+  if (response.is_discarded() || !response.is_object() || !response.contains("ok") || !response["ok"].is_boolean()) {
     return fail(ErrorCode::internal, "supervisor " + supervisor.string() + " gave no JSON response (" +
                                          output->status.describe() + ")");
   }

@@ -58,9 +58,17 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 }
 
 Result<void> append_line_durable(const std::filesystem::path& path, std::string_view line) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!fd) return fail_errno("open " + path.string(), errno);
-  std::string buffer(line);
+  std::string buffer;
+  // A torn last line (power loss mid-append) must not swallow this one: start
+  // on a fresh line so only the torn line is lost.
+  struct stat st{};
+  char last = '\n';
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    buffer.push_back('\n');
+  }
+  buffer.append(line);
   buffer.push_back('\n');
   if (auto ok = write_all(fd.get(), buffer, path); !ok) return ok;
   if (::fsync(fd.get()) != 0) return fail_errno("fsync " + path.string(), errno);

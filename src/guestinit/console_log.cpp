@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <string>
 
+#include "guestinit/guest_clock.hpp"
+
 namespace microagent::guestinit {
 namespace {
 bool g_debug = false;
@@ -27,7 +29,8 @@ void set_debug_logging(bool enabled) { g_debug = enabled; }
 bool debug_logging() { return g_debug; }
 
 void debug_line(std::string_view message) {
-  if (g_debug) log_line(message);
+  // Milliseconds since boot, to see where a slow boot spends its time.
+  if (g_debug) log_line("[" + std::to_string(monotonic_ms()) + " ms] " + std::string(message));
 }
 
 }  // namespace microagent::guestinit

@@ -92,7 +92,7 @@ GuestResult boot_and_run(std::uint32_t& result_port) {
   if (!result.error.empty() && !module_failures.empty()) {
     result.error += " (module failures: " + join(module_failures) + ")";
   }
-  if (!result.error.empty()) log_line("workload not run: " + result.error);
+  if (!result.error.empty()) log_line("workload failed: " + result.error);
   const std::string payload = guest_result_to_json(result);
   debug_line("result: " + payload);
 

@@ -88,8 +88,10 @@ Result<void> send_result(std::uint32_t port, std::string_view payload, const Del
     auto fd = connect_vsock(options.cid, port, options.connect_timeout_ms);
     if (fd) return deliver_over_stream(fd->get(), payload, options.io_timeout_ms);
     last_error = fd.error();
-    // No AF_VSOCK at all (vsock module missing): retrying cannot help.
-    if (last_error == EAFNOSUPPORT) break;
+    // No AF_VSOCK at all (module missing) or no vsock device behind it: these
+    // never heal during a boot, so retrying would only delay power-off. A host
+    // end that is merely late answers ECONNRESET/ECONNREFUSED instead.
+    if (last_error == EAFNOSUPPORT || last_error == ENODEV) break;
   }
   return fail(ErrorCode::host_unavailable, "vsock connect to CID " + std::to_string(options.cid) + " port " +
                                                std::to_string(port) + ": " + std::strerror(last_error));

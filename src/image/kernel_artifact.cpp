@@ -186,8 +186,7 @@ Result<KernelArtifact> install_tree(const fs::path& tree, const fs::path& root, 
   if (::rename(tree.c_str(), final_dir.c_str()) != 0) {
     if (errno != ENOTEMPTY && errno != EEXIST) return fail_errno("cannot install " + final_dir.string(), errno);
     if (!replace) {
-      KernelArtifact existing = built;
-      existing = artifact_at(final_dir, built.release);
+      KernelArtifact existing = artifact_at(final_dir, built.release);
       existing.package = built.package;
       existing.package_version = built.package_version;
       existing.sha256 = built.sha256;

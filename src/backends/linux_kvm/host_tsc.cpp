@@ -74,8 +74,8 @@ std::uint64_t monotonic_raw_ns() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// rdtsc against CLOCK_MONOTONIC_RAW over ~20 ms: good to a few hundred ppm,
-// rounded to whole MHz-thousandths like the kernel's own number.
+// rdtsc against CLOCK_MONOTONIC_RAW over ~20 ms, rounded to kHz. Measured
+// here: 2596126 and 2596145 against the kernel's 2596122 (under 10 ppm).
 std::optional<std::uint64_t> measure() {
   std::uint64_t ns0 = monotonic_raw_ns();
   std::uint64_t tsc0 = __rdtsc();

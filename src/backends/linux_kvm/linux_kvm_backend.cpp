@@ -33,6 +33,7 @@ Event make_event(const protocol::Request& request, State state, std::string deta
 }
 
 bool process_alive(const json& runtime) {
+  if (runtime.value("qemuExited", false)) return false;
   if (!runtime.contains("qemuPid") || !runtime["qemuPid"].is_number_integer()) return false;
   const pid_t pid = runtime["qemuPid"].get<pid_t>();
   return pid > 0 && ::kill(pid, 0) == 0;
@@ -179,7 +180,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
       outcome.detail = "guest sent a malformed result: " + parsed.error().message;
     }
   }
-  runtime["qemuPid"] = nullptr;
+  runtime["qemuExited"] = true;
   runtime["exitedAt"] = rfc3339_now();
   if (outcome.qemu_exit) runtime["qemuExit"] = outcome.qemu_exit->describe();
   store.write_runtime(runtime);

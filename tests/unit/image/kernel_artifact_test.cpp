@@ -6,6 +6,7 @@
 
 #include "common/sha256.hpp"
 #include "image/kernel_deb.hpp"
+#include "image/module_order.hpp"
 #include "image_test_util.hpp"
 
 namespace microagent::image {
@@ -167,6 +168,17 @@ TEST(KernelArtifact, LoadAndVerifyACachedArtifact) {
   EXPECT_FALSE(load_kernel_artifact(root));
 }
 
+TEST(KernelArtifact, UnknownMetapackageSaysToRunAptGetUpdate) {
+  if (std::system("command -v apt-cache >/dev/null 2>&1") != 0) GTEST_SKIP() << "no apt-cache";
+  TempDir dir;
+  auto fetched = fetch_kernel_artifact({.cache_root = dir.path(), .metapackage = "no-such-package-xyz"});
+  ASSERT_FALSE(fetched);
+  EXPECT_EQ(fetched.error().code, ErrorCode::not_found);
+  EXPECT_NE(fetched.error().message.find("apt-get update"), std::string::npos) << fetched.error().message;
+  // Nothing half-built is left in the cache.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
 // The real thing: ~27 MB from the Debian mirror. Opt in with MICROAGENT_TEST_KERNEL_FETCH=1.
 TEST(KernelArtifact, RealFetchFromApt) {
   const char* opt_in = std::getenv("MICROAGENT_TEST_KERNEL_FETCH");
@@ -177,6 +189,14 @@ TEST(KernelArtifact, RealFetchFromApt) {
   EXPECT_TRUE(verify_kernel_artifact(*artifact));
   EXPECT_TRUE(std::filesystem::exists(artifact->modules_dir / "modules.dep"));
   EXPECT_EQ(read_text(artifact->vmlinux).substr(0, 4), "\x7f" "ELF");
+  auto dep = read_text(artifact->modules_dir / "modules.dep");
+  auto index = ModuleIndex::parse(dep);
+  ASSERT_TRUE(index);
+  auto microvm = index->load_order(kMicrovmModules);
+  ASSERT_TRUE(microvm) << microvm.error().message;
+  EXPECT_EQ(microvm->size(), kMicrovmModules.size());
+  auto hyperv = index->load_order(kHypervModules);
+  ASSERT_TRUE(hyperv) << hyperv.error().message;
   auto again = fetch_kernel_artifact({.cache_root = dir.path()});
   ASSERT_TRUE(again);
   EXPECT_EQ(again->sha256, artifact->sha256);

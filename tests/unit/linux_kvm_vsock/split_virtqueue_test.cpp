@@ -27,7 +27,7 @@ class SplitVirtqueueTest : public ::testing::Test {
     std::vector<UniqueFd> fds;
     fds.emplace_back(fd);
     ASSERT_TRUE(memory_.set_table(std::span(&region, 1), fds));
-    driver_.emplace(view_, kGuestBase, 16);
+    driver_.emplace(view_ + 0x80000, kGuestBase + 0x80000, 16);
     queue_.set_size(16);
     vhost_user::VringAddr addr{0, 0, kFrontEndBase + driver_->desc_gpa() - kGuestBase,
                                kFrontEndBase + driver_->used_gpa() - kGuestBase,
@@ -46,9 +46,9 @@ class SplitVirtqueueTest : public ::testing::Test {
 };
 
 TEST_F(SplitVirtqueueTest, ReadsAndWritesAcrossChainedDescriptors) {
-  std::memcpy(at(0x10000), "hea", 3);
-  std::memcpy(at(0x20000), "der+payload", 11);
-  driver_->add({{0x10000, 3, false}, {0x20000, 11, false}, {0x30000, 4, true}, {0x40000, 8, true}});
+  std::memcpy(at(kGuestBase + 0x10000), "hea", 3);
+  std::memcpy(at(kGuestBase + 0x20000), "der+payload", 11);
+  driver_->add({{kGuestBase + 0x10000, 3, false}, {kGuestBase + 0x20000, 11, false}, {kGuestBase + 0x30000, 4, true}, {kGuestBase + 0x40000, 8, true}});
 
   auto chain = queue_.pop(memory_);
   ASSERT_TRUE(chain);
@@ -64,8 +64,8 @@ TEST_F(SplitVirtqueueTest, ReadsAndWritesAcrossChainedDescriptors) {
 
   std::string reply = "0123456789AB";
   EXPECT_EQ(chain->write(0, std::span(reinterpret_cast<const std::uint8_t*>(reply.data()), reply.size())), 12u);
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(at(0x30000)), 4), "0123");
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(at(0x40000)), 8), "456789AB");
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(at(kGuestBase + 0x30000)), 4), "0123");
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(at(kGuestBase + 0x40000)), 8), "456789AB");
 
   EXPECT_FALSE(queue_.pop(memory_));
   queue_.push_used(chain->head, 12);
@@ -76,8 +76,8 @@ TEST_F(SplitVirtqueueTest, ReadsAndWritesAcrossChainedDescriptors) {
 }
 
 TEST_F(SplitVirtqueueTest, UnpopReturnsTheSameChainAndBaseTracksAvail) {
-  driver_->add({{0x10000, 8, true}});
-  driver_->add({{0x11000, 8, true}});
+  driver_->add({{kGuestBase + 0x10000, 8, true}});
+  driver_->add({{kGuestBase + 0x11000, 8, true}});
   auto first = queue_.pop(memory_);
   ASSERT_TRUE(first);
   queue_.unpop();
@@ -95,7 +95,7 @@ TEST_F(SplitVirtqueueTest, BadChainsAreMarkedInvalid) {
   ASSERT_TRUE(chain);
   EXPECT_FALSE(chain->valid);
   // A descriptor loop: patch the next field to point at itself.
-  auto head = driver_->add({{0x10000, 4, false}, {0x10010, 4, false}});
+  auto head = driver_->add({{kGuestBase + 0x10000, 4, false}, {kGuestBase + 0x10010, 4, false}});
   ASSERT_TRUE(head);
   std::uint8_t* d = at(driver_->desc_gpa()) + 16 * *head;
   std::memcpy(d + 14, &*head, 2);
@@ -105,7 +105,7 @@ TEST_F(SplitVirtqueueTest, BadChainsAreMarkedInvalid) {
 }
 
 TEST_F(SplitVirtqueueTest, StoppedRingOffersNothing) {
-  driver_->add({{0x10000, 8, true}});
+  driver_->add({{kGuestBase + 0x10000, 8, true}});
   queue_.stop();
   EXPECT_FALSE(queue_.pop(memory_));
 }

@@ -97,9 +97,10 @@ Result<VhostUserSession::Message> VhostUserSession::receive() {
 
 Result<void> VhostUserSession::reply(const vu::Header& request, const void* payload, std::size_t size) {
   vu::Header h{request.request, vu::kVersion | vu::kFlagReply, static_cast<std::uint32_t>(size)};
-  std::vector<std::uint8_t> out(sizeof(h) + size);
-  std::memcpy(out.data(), &h, sizeof(h));
-  if (size) std::memcpy(out.data() + sizeof(h), payload, size);
+  std::vector<std::uint8_t> out(reinterpret_cast<const std::uint8_t*>(&h),
+                                reinterpret_cast<const std::uint8_t*>(&h) + sizeof(h));
+  const auto* bytes = static_cast<const std::uint8_t*>(payload);
+  out.insert(out.end(), bytes, bytes + size);
   std::size_t sent = 0;
   while (sent < out.size()) {
     ssize_t n = ::send(socket_.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);

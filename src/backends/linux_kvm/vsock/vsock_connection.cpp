@@ -104,7 +104,11 @@ IoStatus VsockConnection::read_from_unix(std::span<std::uint8_t> out, std::size_
 bool VsockConnection::credit_update_due() const {
   std::uint32_t unreported = fwd_cnt_ - reported_fwd_cnt_;
   if (unreported == 0) return false;
-  return unreported >= kBufAlloc / 4 || credited_pending_ == 0;
+  // What the guest believes is still in our buffer: everything it sent since the last
+  // fwd_cnt it heard. Only when that eats half the window can the guest be close to
+  // stalling; small exchanges then ride on the headers of ordinary packets.
+  std::uint32_t guest_view_in_flight = static_cast<std::uint32_t>(credited_pending_) + unreported;
+  return guest_view_in_flight >= kBufAlloc / 2 && (unreported >= kBufAlloc / 8 || credited_pending_ == 0);
 }
 
 VsockConnection::LineStatus VsockConnection::read_connect_line(std::uint32_t& port) {

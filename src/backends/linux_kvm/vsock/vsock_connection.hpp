@@ -71,8 +71,8 @@ class VsockConnection {
   IoStatus read_from_unix(std::span<std::uint8_t> out, std::size_t& got);
 
   // The guest learns our fwd_cnt from every header; an explicit CREDIT_UPDATE is only
-  // worth sending when it has consumed a good part of the window since the last report
-  // or the buffer just drained (else a guest waiting on credit could stall).
+  // worth sending when the guest's picture of our buffer is half full or worse (else a
+  // guest waiting on credit could stall).
   bool credit_update_due() const;
   void note_credit_reported() { reported_fwd_cnt_ = fwd_cnt_; }
 
