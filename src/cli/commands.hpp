@@ -35,6 +35,7 @@ struct RunOptions {
 void add_run_command(CLI::App& app, GlobalOptions& global);
 void add_kernel_command(CLI::App& app, GlobalOptions& global);
 void add_inspect_command(CLI::App& app, GlobalOptions& global);
+void add_doctor_command(CLI::App& app, GlobalOptions& global);
 
 // Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.
 int report_error(const GlobalOptions& global, const std::string& code, const std::string& message);

@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/guest_assets.hpp"
+#include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
 #include "cli/workspace_request.hpp"
 #include "common/base64.hpp"
@@ -85,6 +86,10 @@ int print_result(const GlobalOptions& global, const json& event) {
 }
 
 int run(GlobalOptions& global, const RunOptions& options) {
+  // Before any image is built or supervisor run: the backend must suit this host.
+  if (auto routed = check_backend_for_host(global.backend); !routed) {
+    return report_error(global, std::string(to_string(routed.error().code)), routed.error().message);
+  }
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return report_error(global, std::string(to_string(supervisor.error().code)), supervisor.error().message);
   auto assets = default_image_assets();

@@ -9,7 +9,7 @@ Response serve_request(Backend& backend, std::string_view request_text) {
   auto request = protocol::parse_request(request_text);
   if (!request) return fail_response(request.error());
   if (request->command == protocol::Command::host) {
-    auto facts = backend.host_facts();
+    auto facts = backend.host_facts(*request);
     if (!facts) return fail_response(facts.error());
     return Response{{{"ok", true}, {"backend", backend.name()}, {"host", *facts}}, 0};
   }

@@ -18,6 +18,13 @@ class Backend {
   virtual std::string_view name() const = 0;
   // Facts about this host for the `host` command.
   virtual Result<nlohmann::json> host_facts() = 0;
+  // The same, given the `host` request: its optional top-level "stateDir"
+  // names the state dir doctor checks. Backends that need nothing from the
+  // request keep this default.
+  virtual Result<nlohmann::json> host_facts(const protocol::Request& request) {
+    (void)request;
+    return host_facts();
+  }
   // Every other command; identity and config are present and validated.
   virtual Result<protocol::Event> handle(const protocol::Request& request) = 0;
 };

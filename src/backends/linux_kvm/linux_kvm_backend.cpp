@@ -5,13 +5,16 @@
 
 #include <fmt/core.h>
 
+#include "backends/linux_kvm/doctor_checks.hpp"
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/host_tsc.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
 #include "common/clock.hpp"
 #include "common/guest_wire.hpp"
+#include "common/paths.hpp"
 #include "common/process.hpp"
+#include "protocol/doctor.hpp"
 #include "protocol/json_codec.hpp"
 
 namespace microagent::linux_kvm {
@@ -54,10 +57,18 @@ std::string finished_detail(const VmOutcome& outcome, const std::optional<GuestR
 
 }  // namespace
 
-Result<json> LinuxKvmBackend::host_facts() {
+Result<json> LinuxKvmBackend::host_facts() { return host_facts(protocol::Request{}); }
+
+// The facts plus the doctor report: the probe VM runs once, and the accel
+// reported is the one `run` will choose (both go through decide_accel).
+Result<json> LinuxKvmBackend::host_facts(const protocol::Request& request) {
+  auto state_dir = protocol::doctor_state_dir(request);
+  if (!state_dir) return std::unexpected(state_dir.error());
+  const LinuxDoctor doctor = run_linux_doctor(host_doctor_context(state_dir->value_or(default_state_dir().string())),
+                                              kBackendName);
+  const AccelChoice& accel = doctor.accel;
   utsname uts{};
   ::uname(&uts);
-  const AccelChoice accel = choose_accel();
   json facts{{"os", "linux"},
              {"arch", uts.machine},
              {"kernel", uts.release},
@@ -66,7 +77,8 @@ Result<json> LinuxKvmBackend::host_facts() {
              {"kvm", {{"present", accel.probe.device_present}, {"canRunKernel", accel.probe.ring0_ok},
                       {"detail", accel.probe.detail}}},
              {"qemu", find_program("qemu-system-x86_64").value_or("")},
-             {"vsock", std::filesystem::exists("/dev/vhost-vsock") ? "vhost-vsock" : "vhost-user (microagent)"}};
+             {"vsock", std::filesystem::exists("/dev/vhost-vsock") ? "vhost-vsock" : "vhost-user (microagent)"},
+             {"doctor", protocol::to_json(doctor.report)}};
   return facts;
 }
 

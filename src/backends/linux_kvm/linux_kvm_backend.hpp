@@ -11,6 +11,7 @@ class LinuxKvmBackend : public supervisor::Backend {
  public:
   std::string_view name() const override { return kBackendName; }
   Result<nlohmann::json> host_facts() override;
+  Result<nlohmann::json> host_facts(const protocol::Request& request) override;  // doctor reads "stateDir"
   Result<protocol::Event> handle(const protocol::Request& request) override;
 
  private:

@@ -4,13 +4,17 @@
 
 #include <fstream>
 
+#include <unistd.h>
+
 namespace microagent::guestinit {
 namespace {
 
 class ConfigSource : public ::testing::Test {
  protected:
   void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-  ConfigLocations where{::testing::TempDir() + "/guestinit-cmdline", ::testing::TempDir() + "/guestinit-config.json"};
+  // Unique per test process: CTest runs the tests of one binary in parallel.
+  std::string prefix = ::testing::TempDir() + "/guestinit-" + std::to_string(::getpid());
+  ConfigLocations where{prefix + "-cmdline", prefix + "-config.json"};
   void TearDown() override {
     std::remove(where.cmdline_file.c_str());
     std::remove(where.config_file.c_str());

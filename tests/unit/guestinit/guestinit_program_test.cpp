@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "common/guest_wire.hpp"
 
 namespace microagent {
@@ -32,7 +34,10 @@ class GuestInitProgram : public ::testing::Test {
   void SetUp() override {
     if (!std::ifstream(kGuestInit)) GTEST_SKIP() << kGuestInit << " is not built";
   }
-  std::string config_file = ::testing::TempDir() + "/guestinit-program-config.json";
+  // Unique per test: CTest runs the tests of one binary in parallel processes.
+  std::string config_file = ::testing::TempDir() + "/guestinit-" +
+                            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+                            std::to_string(::getpid()) + ".json";
   void TearDown() override { std::remove(config_file.c_str()); }
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 namespace microagent::guestinit {
@@ -20,7 +22,7 @@ TEST(ModulesOrder, MissingOrderFileLoadsNothing) {
 }
 
 TEST(ModulesOrder, MissingModuleIsReportedNotFatal) {
-  const std::string order = ::testing::TempDir() + "/guestinit-modules.order";
+  const std::string order = ::testing::TempDir() + "/guestinit-modules-" + std::to_string(::getpid()) + ".order";
   std::ofstream(order) << "kernel/missing_a.ko\nkernel/missing_b.ko\n";
   const auto failures = load_kernel_modules(order, "/no/such/dir");
   ASSERT_EQ(failures.size(), 2u);

@@ -48,7 +48,10 @@ class SplitVirtqueueTest : public ::testing::Test {
 TEST_F(SplitVirtqueueTest, ReadsAndWritesAcrossChainedDescriptors) {
   std::memcpy(at(kGuestBase + 0x10000), "hea", 3);
   std::memcpy(at(kGuestBase + 0x20000), "der+payload", 11);
-  driver_->add({{kGuestBase + 0x10000, 3, false}, {kGuestBase + 0x20000, 11, false}, {kGuestBase + 0x30000, 4, true}, {kGuestBase + 0x40000, 8, true}});
+  driver_->add({{kGuestBase + 0x10000, 3, false},
+                {kGuestBase + 0x20000, 11, false},
+                {kGuestBase + 0x30000, 4, true},
+                {kGuestBase + 0x40000, 8, true}});
 
   auto chain = queue_.pop(memory_);
   ASSERT_TRUE(chain);
