@@ -35,6 +35,8 @@ struct RunOptions {
 void add_run_command(CLI::App& app, GlobalOptions& global);
 void add_kernel_command(CLI::App& app, GlobalOptions& global);
 void add_inspect_command(CLI::App& app, GlobalOptions& global);
+void add_lifecycle_commands(CLI::App& app, GlobalOptions& global);
+void add_ps_logs_commands(CLI::App& app, GlobalOptions& global);
 void add_doctor_command(CLI::App& app, GlobalOptions& global);
 
 // Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   microagent::cli::add_run_command(app, global);
   microagent::cli::add_kernel_command(app, global);
   microagent::cli::add_inspect_command(app, global);
+  microagent::cli::add_lifecycle_commands(app, global);
+  microagent::cli::add_ps_logs_commands(app, global);
   microagent::cli::add_doctor_command(app, global);
 
   try {

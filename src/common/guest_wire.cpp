@@ -112,6 +112,7 @@ std::string guest_config_to_json(const GuestConfig& config) {
       {"outputLimit", config.output_limit},
       {"rootDevice", config.root_device},
       {"disks", std::move(disks)},
+      {"keepAlive", config.keep_alive},
   };
   return doc.dump();
 }
@@ -123,15 +124,23 @@ Result<GuestConfig> guest_config_from_json(const std::string& text) {
   const json& obj = *doc;
   GuestConfig config;
 
+  if (auto r = read_bool(obj, "keepAlive", what, config.keep_alive); !r) return std::unexpected(r.error());
+  // A kept-alive guest may have no workload; every other guest must have one.
+  const bool argv_optional = config.keep_alive;
   auto argv = obj.find("argv");
-  if (argv == obj.end() || !argv->is_array() || argv->empty()) {
+  if (argv_optional && (argv == obj.end() || argv->is_null())) {
+    // no workload
+  } else if (argv == obj.end() || !argv->is_array() || (argv->empty() && !argv_optional)) {
     return bad_field(what, "argv", "a non-empty array of strings");
+  } else {
+    for (const auto& arg : *argv) {
+      if (!arg.is_string()) return bad_field(what, "argv", "a non-empty array of strings");
+      config.argv.push_back(arg.get<std::string>());
+    }
+    if (!config.argv.empty() && config.argv.front().empty()) {
+      return bad_field(what, "argv", "a non-empty array of strings");
+    }
   }
-  for (const auto& arg : *argv) {
-    if (!arg.is_string()) return bad_field(what, "argv", "a non-empty array of strings");
-    config.argv.push_back(arg.get<std::string>());
-  }
-  if (config.argv.front().empty()) return bad_field(what, "argv", "a non-empty array of strings");
 
   if (auto env = obj.find("env"); env != obj.end() && !env->is_null()) {
     if (!env->is_object()) return bad_field(what, "env", "an object of strings");

@@ -46,6 +46,10 @@ struct GuestConfig {
   // Root disk to switch_root into; empty: run the workload from the initramfs.
   std::string root_device;
   std::vector<GuestDisk> disks;
+  // Started workspaces: after the workload (if argv is set) guest init stays up,
+  // serving connect (port 1025) and control (port 1026) until halted. argv may
+  // then be empty: no workload, no result.
+  bool keep_alive = false;
 };
 
 struct GuestResult {

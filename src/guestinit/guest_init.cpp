@@ -1,10 +1,13 @@
 #include "guestinit/guest_init.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <expected>
 #include <exception>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "guestinit/config_source.hpp"
 #include "guestinit/console_log.hpp"
 #include "guestinit/guest_clock.hpp"
+#include "guestinit/guest_services.hpp"
 #include "guestinit/modules.hpp"
 #include "guestinit/mounts.hpp"
 #include "guestinit/power.hpp"
@@ -24,8 +28,6 @@ namespace microagent::guestinit {
 namespace {
 
 constexpr const char* kDebugFlag = "microagent.debug=1";
-// Where rootDevice is mounted; switch_root into it is a later step.
-constexpr const char* kNewRoot = "/newroot";
 
 std::string kernel_release() {
   utsname name{};
@@ -57,16 +59,49 @@ Result<void> mount_workload_disks(const GuestConfig& config) {
   return mount_guest_disks(config.disks);
 }
 
-GuestResult boot_and_run(std::uint32_t& result_port) {
+// A loaded config whose disks are mounted, or the result that says why not.
+std::expected<GuestConfig, GuestResult> boot(std::uint32_t& result_port) {
   auto config = load_guest_config();
-  if (!config) return not_run(config.error().message);
+  if (!config) return std::unexpected(not_run(config.error().message));
   result_port = config->result_port;
   if (::sethostname(config->hostname.data(), config->hostname.size()) != 0) {
     log_line("cannot set hostname " + config->hostname);
   }
-  if (auto mounted = mount_workload_disks(*config); !mounted) return not_run(mounted.error().message);
-  debug_line("running workload " + config->argv.front());
-  return run_workload(*config, RunOptions{.reap_orphans = true});
+  if (auto mounted = mount_workload_disks(*config); !mounted) return std::unexpected(not_run(mounted.error().message));
+  return std::move(*config);
+}
+
+void deliver(GuestResult result, std::uint32_t result_port, const std::vector<std::string>& module_failures) {
+  result.kernel_release = kernel_release();
+  // A failed module is worth reporting only when something downstream broke.
+  if (!result.error.empty() && !module_failures.empty()) {
+    result.error += " (module failures: " + join(module_failures) + ")";
+  }
+  if (!result.error.empty()) log_line("workload failed: " + result.error);
+  const std::string payload = guest_result_to_json(result);
+  debug_line("result: " + payload);
+
+  if (auto sent = send_result(result_port, payload); !sent) {
+    std::string line = "result delivery failed: " + sent.error().message;
+    if (!module_failures.empty()) line += " (module failures: " + join(module_failures) + ")";
+    log_line(line);
+  } else {
+    debug_line("result delivered");
+  }
+}
+
+// A kept-alive guest after its workload: PID 1 only reaps orphans; the service
+// process powers the guest off when the host asks it to halt.
+[[noreturn]] void reap_until_services_end(pid_t services) {
+  if (services <= 0 || ::kill(services, 0) != 0) {
+    fatal_power_off("the connect and control services are not running");
+  }
+  while (true) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid == services) fatal_power_off("the connect and control services ended");
+    if (pid < 0 && errno != EINTR) ::usleep(100000);
+  }
 }
 
 [[noreturn]] void pid1_sequence() {
@@ -86,24 +121,19 @@ GuestResult boot_and_run(std::uint32_t& result_port) {
   debug_line("modules loaded in " + std::to_string(monotonic_ms() - modules_started) + " ms");
 
   std::uint32_t result_port = kResultPort;
-  GuestResult result = boot_and_run(result_port);
-  result.kernel_release = kernel_release();
-  // A failed module is worth reporting only when something downstream broke.
-  if (!result.error.empty() && !module_failures.empty()) {
-    result.error += " (module failures: " + join(module_failures) + ")";
+  auto config = boot(result_port);
+  if (!config) {
+    deliver(std::move(config.error()), result_port, module_failures);
+    power_off();
   }
-  if (!result.error.empty()) log_line("workload failed: " + result.error);
-  const std::string payload = guest_result_to_json(result);
-  debug_line("result: " + payload);
-
-  if (auto sent = send_result(result_port, payload); !sent) {
-    std::string line = "result delivery failed: " + sent.error().message;
-    if (!module_failures.empty()) line += " (module failures: " + join(module_failures) + ")";
-    log_line(line);
-  } else {
-    debug_line("result delivered");
+  // Only started workspaces (keep_alive) talk on the control port, so `run` is unchanged.
+  const pid_t services = config->keep_alive ? start_guest_services(*config, rfc3339_now()) : -1;
+  if (!config->argv.empty()) {
+    debug_line("running workload " + config->argv.front());
+    deliver(run_workload(*config, RunOptions{.reap_orphans = true}), result_port, module_failures);
   }
-  power_off();
+  if (!config->keep_alive) power_off();
+  reap_until_services_end(services);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 
 namespace microagent::guestinit {
 
+// Where rootDevice is mounted; switch_root into it is a later step.
+inline constexpr const char* kNewRoot = "/newroot";
+
 // proc, sysfs, devtmpfs, devpts and two tmpfs. Returns what failed (an
 // already-mounted target is not a failure); a guest goes on without, say, /run.
 std::vector<std::string> mount_early_filesystems();

@@ -29,7 +29,8 @@ bool wait_for(int fd, short events, std::uint64_t deadline_ms) {
   }
 }
 
-// Returns the connected socket, or the errno that stopped it (ETIMEDOUT past timeout_ms).
+}  // namespace
+
 std::expected<UniqueFd, int> connect_vsock(std::uint32_t cid, std::uint32_t port, int timeout_ms) {
   UniqueFd fd(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return std::unexpected(errno);
@@ -49,7 +50,6 @@ std::expected<UniqueFd, int> connect_vsock(std::uint32_t cid, std::uint32_t port
   return fd;
 }
 
-}  // namespace
 
 Result<void> deliver_over_stream(int fd, std::string_view payload, int timeout_ms) {
   const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(timeout_ms);

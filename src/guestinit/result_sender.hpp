@@ -3,10 +3,12 @@
 // Every step has a deadline: a guest whose host end is missing must still
 // power off promptly, with the reason on the console.
 #include <cstdint>
+#include <expected>
 #include <string_view>
 
 #include "common/error.hpp"
 #include "common/guest_wire.hpp"
+#include "common/unique_fd.hpp"
 
 namespace microagent::guestinit {
 
@@ -19,6 +21,10 @@ struct DeliveryOptions {
   // Budget for writing the payload and for the host's close that acknowledges it.
   int io_timeout_ms = 5000;
 };
+
+// A non-blocking AF_VSOCK stream to cid:port, or the errno that stopped it
+// (ETIMEDOUT past timeout_ms).
+std::expected<UniqueFd, int> connect_vsock(std::uint32_t cid, std::uint32_t port, int timeout_ms);
 
 // Connects, writes, half-closes, and waits for the host's EOF (its
 // acknowledgement that it has the whole result) so power-off cannot cut it short.

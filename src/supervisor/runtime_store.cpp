@@ -28,6 +28,8 @@ Result<FileLock> RuntimeStore::lock() const {
 }
 
 Result<void> RuntimeStore::record(const protocol::Event& event) const {
+  auto guard = FileLock::acquire(record_lock_path());
+  if (!guard) return std::unexpected(guard.error());
   const std::string line = protocol::to_json(event).dump();
   if (auto ok = append_line_durable(events_path(), line); !ok) return ok;
   return write_file_atomic(event_path(), line + "\n");
@@ -76,17 +78,21 @@ Result<json> RuntimeStore::read_runtime() const {
   return j;
 }
 
-Result<void> RuntimeStore::write_result(const json& result) const {
-  return write_file_atomic(result_path(), result.dump(2) + "\n");
+Result<void> RuntimeStore::write_result(const json& result) const { return write_document(result_path(), result); }
+
+Result<std::optional<json>> RuntimeStore::read_result() const { return read_document(result_path()); }
+
+Result<void> RuntimeStore::write_document(const std::filesystem::path& path, const json& document) const {
+  return write_file_atomic(path, document.dump(2) + "\n");
 }
 
-Result<std::optional<json>> RuntimeStore::read_result() const {
+Result<std::optional<json>> RuntimeStore::read_document(const std::filesystem::path& path) const {
   std::error_code ec;
-  if (!std::filesystem::exists(result_path(), ec)) return std::optional<json>{};
-  auto text = read_file(result_path());
+  if (!std::filesystem::exists(path, ec)) return std::optional<json>{};
+  auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return fail(ErrorCode::internal, "result.json does not parse");
+  if (j.is_discarded()) return fail(ErrorCode::internal, path.filename().string() + " does not parse");
   return std::optional<json>(j);
 }
 

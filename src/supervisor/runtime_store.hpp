@@ -31,6 +31,13 @@ class RuntimeStore {
   std::filesystem::path workspace_dir() const { return state_dir_ / "workspaces" / runtime_id_; }
   // Locks live outside the runtime dir so `delete` can remove the dir while holding one.
   std::filesystem::path lock_path() const { return state_dir_ / "locks" / (runtime_id_ + ".lock"); }
+  // Held only around one event write: the shim records while a command holds lock().
+  std::filesystem::path record_lock_path() const { return state_dir_ / "locks" / (runtime_id_ + ".record.lock"); }
+  // What a lifecycle command asked of a running VM (halt, stop, kill, quarantine): the
+  // shim reads it when the VM exits to record the right final state.
+  std::filesystem::path intent_path() const { return dir() / "intent.json"; }
+  std::filesystem::path readiness_path() const { return dir() / "readiness.json"; }
+  std::filesystem::path config_path() const { return dir() / "config.json"; }
 
   bool exists() const;
   Result<void> create();
@@ -46,6 +53,9 @@ class RuntimeStore {
   Result<void> write_runtime(const nlohmann::json& runtime) const;
   Result<nlohmann::json> read_runtime() const;  // {} when absent
   Result<void> write_result(const nlohmann::json& result) const;
+  // Small JSON documents of the runtime dir: {} / nullopt when absent.
+  Result<void> write_document(const std::filesystem::path& path, const nlohmann::json& document) const;
+  Result<std::optional<nlohmann::json>> read_document(const std::filesystem::path& path) const;
   Result<std::optional<nlohmann::json>> read_result() const;
 
  private:

@@ -17,6 +17,10 @@ GuestConfig guest_config_for(const protocol::WorkspaceConfig& config) {
 }
 
 Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& config) {
+  return plan_guest_launch(config, guest_config_for(config));
+}
+
+Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& config, GuestConfig guest) {
   auto require_file = [](const std::string& path, const char* field) -> Result<void> {
     if (path.empty()) {
       return fail(ErrorCode::invalid_request, std::string("config.") + field + " is required (run: microagent kernel fetch)");
@@ -42,7 +46,7 @@ Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& confi
   }
 
   GuestLaunchPlan plan;
-  plan.guest = guest_config_for(config);
+  plan.guest = std::move(guest);
   auto param = encode_config_cmdline_param(plan.guest);
   if (!param) {
     return fail(ErrorCode::invalid_request, "command and environment are too large for the kernel command line "

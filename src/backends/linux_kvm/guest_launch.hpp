@@ -15,5 +15,7 @@ struct GuestLaunchPlan {
 
 GuestConfig guest_config_for(const protocol::WorkspaceConfig& config);
 Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& config);
+// Same, with the guest's config given (started workspaces add keep-alive and their disk).
+Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& config, GuestConfig guest);
 
 }  // namespace microagent::linux_kvm

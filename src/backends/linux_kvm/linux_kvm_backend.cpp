@@ -10,6 +10,7 @@
 #include "backends/linux_kvm/host_tsc.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
+#include "backends/linux_kvm/workspace_lifecycle.hpp"
 #include "common/clock.hpp"
 #include "common/guest_wire.hpp"
 #include "common/paths.hpp"
@@ -86,7 +87,15 @@ Result<Event> LinuxKvmBackend::handle(const protocol::Request& request) {
   switch (request.command) {
     case protocol::Command::check: return check(request);
     case protocol::Command::run: return run(request);
-    case protocol::Command::inspect: return inspect(request);
+    case protocol::Command::inspect: return inspect_workspace(request);
+    case protocol::Command::prepare: return prepare_workspace(request);
+    case protocol::Command::start: return start_workspace(request);
+    case protocol::Command::halt: return halt_workspace(request);
+    case protocol::Command::stop: return stop_workspace(request);
+    case protocol::Command::kill: return kill_workspace(request);
+    case protocol::Command::quarantine: return quarantine_workspace(request);
+    case protocol::Command::remove: return delete_workspace(request);
+    case protocol::Command::console: return console_workspace(request);
     default:
       return fail(ErrorCode::unsupported, fmt::format("command '{}' is not supported by the {} supervisor in this version",
                                                       protocol::to_string(request.command), kBackendName));
@@ -101,15 +110,6 @@ Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
   }
   const AccelChoice accel = choose_accel();
   return make_event(request, State::unknown, "host can run this workspace: " + accel.reason);
-}
-
-Result<Event> LinuxKvmBackend::inspect(const protocol::Request& request) {
-  supervisor::RuntimeStore store(request.config->state_dir, request.identity->runtime_id);
-  if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + store.runtime_id() + "'");
-  auto latest = store.latest();
-  if (!latest) return std::unexpected(latest.error());
-  if (!*latest) return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
-  return **latest;
 }
 
 Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {

@@ -17,7 +17,6 @@ class LinuxKvmBackend : public supervisor::Backend {
  private:
   Result<protocol::Event> check(const protocol::Request& request);
   Result<protocol::Event> run(const protocol::Request& request);
-  Result<protocol::Event> inspect(const protocol::Request& request);
 };
 
 }  // namespace microagent::linux_kvm

@@ -20,8 +20,13 @@ std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
   argv.insert(argv.end(), {"-global", "virtio-mmio.force-legacy=false"});
   argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append",
                            spec.kernel_cmdline});
-  argv.insert(argv.end(), {"-chardev", fmt::format("file,id=serial0,path={},append=on", spec.serial_log.string()),
-                           "-serial", "chardev:serial0"});
+  if (spec.serial_socket.empty()) {
+    argv.insert(argv.end(), {"-chardev", fmt::format("file,id=serial0,path={},append=on", spec.serial_log.string())});
+  } else {
+    argv.insert(argv.end(), {"-chardev", fmt::format("socket,id=serial0,path={},server=on,wait=off,logfile={},logappend=on",
+                                                     spec.serial_socket.string(), spec.serial_log.string())});
+  }
+  argv.insert(argv.end(), {"-serial", "chardev:serial0"});
   if (!spec.qmp_socket.empty()) {
     argv.insert(argv.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", spec.qmp_socket.string())});
   }

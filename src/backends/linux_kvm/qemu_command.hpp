@@ -27,6 +27,9 @@ struct QemuMachineSpec {
   std::filesystem::path initrd;
   std::string kernel_cmdline;
   std::filesystem::path serial_log;
+  // Set: the serial console also accepts input on this Unix socket (started
+  // workspaces: `console`); QEMU itself keeps appending output to serial_log.
+  std::filesystem::path serial_socket;
   std::filesystem::path qmp_socket;
   // vhost-user-vsock: the back end listening here (microagent's own device).
   std::filesystem::path vhost_user_vsock_socket;

@@ -7,8 +7,9 @@
 #include <string>
 
 #include "backends/linux_kvm/linux_kvm_backend.hpp"
+#include "backends/linux_kvm/runtime_shim.hpp"
 
-int main() {
+int main(int argc, char** argv) {
   // Termination signals are taken synchronously (signalfd) by a running VM
   // session, so it can tear the VM down and record the final event.
   sigset_t set;
@@ -20,6 +21,8 @@ int main() {
   signal(SIGPIPE, SIG_IGN);
 
   std::string request((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  // `shim` mode: the detached runtime shim of a started workspace (see runtime_shim.hpp).
+  if (argc > 1 && std::string(argv[1]) == "shim") return microagent::linux_kvm::run_runtime_shim(request);
   microagent::linux_kvm::LinuxKvmBackend backend;
   microagent::supervisor::Response response;
   try {

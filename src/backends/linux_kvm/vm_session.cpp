@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "common/atomic_file.hpp"
+#include "common/guest_wire.hpp"
 #include "shim/hybrid_vsock.hpp"
 
 namespace microagent::linux_kvm {
@@ -41,7 +42,8 @@ UniqueFd termination_signals() {
 }  // namespace
 
 Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir) {
-  VmSockets sockets{runtime_dir / "vhost-user-vsock.sock", runtime_dir / "vsock.sock", runtime_dir / "qmp.sock"};
+  VmSockets sockets{runtime_dir / "vhost-user-vsock.sock", runtime_dir / "vsock.sock", runtime_dir / "qmp.sock",
+                    runtime_dir / "serial.in"};
   // The longest name we create is <vsock>_<port> with a 10-digit port.
   if (shim::fits_unix_socket_path(sockets.vhost_user) && shim::fits_unix_socket_path(sockets.vsock.string() + "_4294967295")) {
     return sockets;
@@ -49,7 +51,22 @@ Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir) {
   const auto short_dir = std::filesystem::path("/tmp") / fmt::format("microagent-{}", ::getuid()) /
                          fmt::format("{:016x}", std::hash<std::string>{}(runtime_dir.string()));
   if (auto ok = ensure_directory(short_dir, 0700); !ok) return std::unexpected(ok.error());
-  return VmSockets{short_dir / "vhost-user-vsock.sock", short_dir / "vsock.sock", short_dir / "qmp.sock"};
+  return VmSockets{short_dir / "vhost-user-vsock.sock", short_dir / "vsock.sock", short_dir / "qmp.sock",
+                   short_dir / "serial.in"};
+}
+
+void remove_sockets(const VmSockets& sockets) {
+  std::error_code ec;
+  for (const auto& path : {sockets.vhost_user, sockets.qmp, sockets.serial_in, sockets.vsock}) {
+    std::filesystem::remove(path, ec);
+  }
+  // Every guest-port listener: <vsock>_<port>.
+  const auto dir = sockets.vsock.parent_path();
+  const std::string prefix = sockets.vsock.filename().string() + "_";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path(), ec);
+  }
+  if (dir.parent_path().filename().string().rfind("microagent-", 0) == 0) std::filesystem::remove(dir, ec);
 }
 
 Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
@@ -60,6 +77,11 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
   auto listener = shim::listen_for_guest_connections(s.sockets.vsock, s.result_port);
   if (!listener) return std::unexpected(listener.error());
   session->result_listener_ = std::move(*listener);
+  if (s.listen_control) {
+    auto control = shim::listen_for_guest_connections(s.sockets.vsock, kControlPort);
+    if (!control) return std::unexpected(control.error());
+    session->control_listener_ = std::move(*control);
+  }
 
   auto device = VhostUserVsockDevice::start(VsockDeviceConfig{s.sockets.vhost_user, s.sockets.vsock, 3});
   if (!device) return std::unexpected(device.error());
@@ -68,6 +90,10 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
   s.machine.vhost_user_vsock_socket = s.sockets.vhost_user;
   s.machine.qmp_socket = s.sockets.qmp;
   ::unlink(s.sockets.qmp.c_str());
+  if (s.console_input) {
+    s.machine.serial_socket = s.sockets.serial_in;
+    ::unlink(s.sockets.serial_in.c_str());
+  }
   session->argv_ = build_qemu_argv(s.machine);
 
   UniqueFd log(::open(s.qemu_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
@@ -88,11 +114,22 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
 
 VmSession::~VmSession() {
   if (qemu_.pid() > 0 && !qemu_.exited()) terminate(2s);
+  sever();
+}
+
+void VmSession::sever() {
   if (device_) device_->stop();
   device_.reset();
   result_listener_.reset();
-  ::unlink(shim::guest_port_socket(spec_.sockets.vsock, spec_.result_port).c_str());
-  ::unlink(spec_.sockets.qmp.c_str());
+  control_listener_.reset();
+  remove_sockets(spec_.sockets);
+}
+
+Result<std::string> VmSession::receive_result() {
+  UniqueFd conn(::accept4(result_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return fail_errno("accept result connection", errno);
+  // Closing our end afterwards tells guest init the result is in: it may power off now.
+  return shim::read_stream_to_end(conn.get(), spec_.max_result_bytes, 30s);
 }
 
 Result<void> VmSession::wait_until_running(std::chrono::milliseconds timeout) {
@@ -130,11 +167,7 @@ VmOutcome VmSession::wait_for_result(std::optional<std::chrono::milliseconds> ti
       return outcome;
     }
     if (fds[0].revents) {
-      UniqueFd conn(::accept4(result_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!conn) continue;
-      auto data = shim::read_stream_to_end(conn.get(), spec_.max_result_bytes, 30s);
-      // Closing our end tells guest init the result is in: it may power off now.
-      conn.reset();
+      auto data = receive_result();
       if (data) {
         outcome.result_json = std::move(*data);
       } else {

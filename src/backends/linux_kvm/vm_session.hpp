@@ -1,7 +1,7 @@
 #pragma once
 // One running microVM on this host: microagent's vhost-user-vsock device, the
-// result listener (hybrid vsock, guest -> host port), and the QEMU process.
-// Owns all three; the destructor tears every one of them down.
+// host listeners for guest-initiated vsock ports (result, control), and the
+// QEMU process. Owns all of them; the destructor tears every one down.
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -20,11 +20,14 @@ struct VmSockets {
   std::filesystem::path vhost_user;  // QEMU <-> our vsock device
   std::filesystem::path vsock;       // hybrid vsock host end (<vsock>_<port> for guest connections)
   std::filesystem::path qmp;
+  std::filesystem::path serial_in;   // console input (started workspaces)
 };
 
 // Sockets live in the runtime dir when their paths fit sun_path, else in a
 // short per-runtime directory under /tmp (named in runtime.json either way).
 Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir);
+// Removes every socket file of the plan (and the short directory, if one was used).
+void remove_sockets(const VmSockets& sockets);
 
 struct VmLaunchSpec {
   QemuMachineSpec machine;  // sockets are filled in by launch()
@@ -32,6 +35,8 @@ struct VmLaunchSpec {
   std::filesystem::path qemu_log;
   std::uint32_t result_port = 1024;
   std::size_t max_result_bytes = 8 << 20;
+  bool listen_control = false;  // guest -> host readiness on the control port
+  bool console_input = false;   // serial console on sockets.serial_in
 };
 
 struct VmOutcome {
@@ -48,13 +53,23 @@ class VmSession {
   ~VmSession();
 
   pid_t qemu_pid() const { return qemu_.pid(); }
+  ChildProcess& qemu() { return qemu_; }
   const std::vector<std::string>& qemu_argv() const { return argv_; }
+  const VmLaunchSpec& spec() const { return spec_; }
+  int result_listener() const { return result_listener_.get(); }
+  int control_listener() const { return control_listener_.get(); }
+
   // Waits for the QEMU front end to connect to the vsock device (it does so at start-up).
   Result<void> wait_until_running(std::chrono::milliseconds timeout);
+  // Accepts one connection on the result listener and reads it to the end.
+  Result<std::string> receive_result();
   // Waits for the guest's result, then for QEMU to exit (the guest powers off).
   VmOutcome wait_for_result(std::optional<std::chrono::milliseconds> timeout);
   // Terminates QEMU: SIGTERM, then SIGKILL after `grace`.
   std::optional<ExitStatus> terminate(std::chrono::milliseconds grace);
+  // Quarantine: closes every host-side listener and the vsock device and deletes
+  // their socket files; the VM keeps running until it is stopped.
+  void sever();
 
  private:
   VmSession() = default;
@@ -62,6 +77,7 @@ class VmSession {
   std::vector<std::string> argv_;
   std::unique_ptr<VhostUserVsockDevice> device_;
   UniqueFd result_listener_;
+  UniqueFd control_listener_;
   ChildProcess qemu_;
 };
 

@@ -212,5 +212,20 @@ TEST(ConfigCmdline, OverBudgetIsNullopt) {
   EXPECT_FALSE(encode_config_cmdline_param(config).has_value());
 }
 
+TEST(GuestConfigJson, KeepAliveAllowsAnEmptyArgv) {
+  GuestConfig config;
+  config.keep_alive = true;
+  const auto doc = nlohmann::json::parse(guest_config_to_json(config));
+  EXPECT_EQ(doc["keepAlive"], true);
+  auto decoded = guest_config_from_json(guest_config_to_json(config));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_TRUE(decoded->keep_alive);
+  EXPECT_TRUE(decoded->argv.empty());
+  EXPECT_TRUE(guest_config_from_json(R"({"keepAlive":true})").has_value());
+  EXPECT_FALSE(guest_config_from_json(R"({"keepAlive":false,"argv":[]})").has_value());
+  EXPECT_FALSE(guest_config_from_json(R"({"keepAlive":"yes","argv":["sh"]})").has_value());
+  EXPECT_FALSE(guest_config_from_json(R"({"argv":["sh"]})")->keep_alive);
+}
+
 }  // namespace
 }  // namespace microagent

@@ -1,6 +1,7 @@
 #pragma once
 // A fake host for doctor checks: a temp dir standing in for "/", with helpers
 // to lay out /proc, /sys, /dev, /etc, /mnt/c, and canned `qemu ... help`.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 // Each linux-kvm doctor check against a fake root (backends/linux_kvm/doctor_checks.hpp).
 #include <gtest/gtest.h>
-#include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "backends/linux_kvm/doctor_checks.hpp"
 #include "fake_host.hpp"

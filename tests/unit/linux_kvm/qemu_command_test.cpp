@@ -74,6 +74,13 @@ TEST(QemuArgv, DisksBecomeVirtioBlkInOrder) {
   EXPECT_NE(std::find(devices.begin(), devices.end(), "virtio-blk-device,drive=disk1"), devices.end());
 }
 
+TEST(QemuArgv, SerialSocketTakesConsoleInputAndKeepsTheLog) {
+  auto spec = base_spec();
+  spec.serial_socket = "/s/serial.in";
+  auto chardevs = values_of(build_qemu_argv(spec), "-chardev");
+  EXPECT_EQ(chardevs.front(), "socket,id=serial0,path=/s/serial.in,server=on,wait=off,logfile=/s/serial.log,logappend=on");
+}
+
 TEST(KernelCmdline, CarriesTscAndConfig) {
   EXPECT_EQ(build_kernel_cmdline({2100000, true, "microagent.config=abc"}),
             "console=ttyS0 panic=-1 pci=off reboot=t quiet tsc_early_khz=2100000 microagent.config=abc");

@@ -1,0 +1,313 @@
+#include "backends/linux_kvm/runtime_shim.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "common/atomic_file.hpp"
+#include "common/clock.hpp"
+#include "common/guest_wire.hpp"
+#include "common/paths.hpp"
+#include "protocol/json_codec.hpp"
+#include "shim/final_state.hpp"
+#include "shim/readiness_tracker.hpp"
+#include "supervisor/runtime_store.hpp"
+
+namespace microagent::linux_kvm {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+json machine_to_json(const QemuMachineSpec& m) {
+  json disks = json::array();
+  for (const auto& d : m.disks) disks.push_back({{"path", d.path.string()}, {"format", d.format}, {"readOnly", d.read_only}});
+  return {{"qemuBinary", m.qemu_binary}, {"accel", m.accel},         {"cpu", m.cpu},
+          {"memoryMiB", m.memory_mib},   {"cpuCount", m.cpu_count},  {"kernel", m.kernel.string()},
+          {"initrd", m.initrd.string()}, {"cmdline", m.kernel_cmdline}, {"serialLog", m.serial_log.string()},
+          {"disks", disks}};
+}
+
+QemuMachineSpec machine_from_json(const json& j) {
+  QemuMachineSpec m;
+  m.qemu_binary = j.at("qemuBinary");
+  m.accel = j.at("accel");
+  m.cpu = j.at("cpu");
+  m.memory_mib = j.at("memoryMiB");
+  m.cpu_count = j.at("cpuCount");
+  m.kernel = j.at("kernel").get<std::string>();
+  m.initrd = j.at("initrd").get<std::string>();
+  m.kernel_cmdline = j.at("cmdline");
+  m.serial_log = j.at("serialLog").get<std::string>();
+  for (const auto& d : j.at("disks")) {
+    m.disks.push_back({d.at("path").get<std::string>(), d.at("format"), d.at("readOnly")});
+  }
+  return m;
+}
+
+json sockets_to_json(const VmSockets& s) {
+  return {{"vhostUser", s.vhost_user.string()}, {"vsock", s.vsock.string()}, {"qmp", s.qmp.string()},
+          {"serialIn", s.serial_in.string()}};
+}
+
+protocol::Event event_for(const ShimLaunch& launch, protocol::State state, std::string detail) {
+  protocol::Event e;
+  e.identity = launch.identity;
+  e.state = state;
+  e.observed_at = rfc3339_now();
+  e.detail = std::move(detail);
+  return e;
+}
+
+std::string tail_of(const std::filesystem::path& path, std::size_t bytes) {
+  auto text = read_file(path);
+  if (!text) return {};
+  return text->size() > bytes ? text->substr(text->size() - bytes) : *text;
+}
+
+UniqueFd shim_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+// One guest connection on the control port: readiness lines, any number.
+struct ControlStream {
+  UniqueFd fd;
+  std::string pending;
+};
+
+class Shim {
+ public:
+  Shim(ShimLaunch launch) : launch_(std::move(launch)), store_(launch_.state_dir, launch_.identity.runtime_id) {}
+
+  int run() {
+    signals_ = shim_signals();
+    auto session = VmSession::launch(launch_.vm);
+    if (!session) return fail_start("VM failed to start: " + session.error().message);
+    session_ = std::move(*session);
+    runtime_ = {{"backend", "linux-kvm"},
+                {"runtimeID", launch_.identity.runtime_id},
+                {"shimPid", ::getpid()},
+                {"qemuPid", session_->qemu_pid()},
+                {"qemuArgv", session_->qemu_argv()},
+                {"accel", launch_.vm.machine.accel},
+                {"accelReason", launch_.accel_reason},
+                {"kernelPath", launch_.vm.machine.kernel.string()},
+                {"initrdPath", launch_.vm.machine.initrd.string()},
+                {"kernelCmdline", launch_.vm.machine.kernel_cmdline},
+                {"vsockDevice", "vhost-user (microagent)"},
+                {"sockets", sockets_to_json(launch_.vm.sockets)},
+                {"startedAt", rfc3339_now()}};
+    store_.write_runtime(runtime_);
+    if (auto running = session_->wait_until_running(10s); !running) {
+      session_->terminate(2s);
+      return fail_start(running.error().message);
+    }
+    store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
+    store_.record(event_for(launch_, protocol::State::running,
+                            fmt::format("VM running (pid {}, accel {})", session_->qemu_pid(), launch_.vm.machine.accel)));
+    loop();
+    return finish();
+  }
+
+ private:
+  int fail_start(const std::string& why) {
+    store_.record(event_for(launch_, protocol::State::failed, why));
+    return 1;
+  }
+
+  void loop() {
+    while (!qemu_exit_) {
+      std::vector<pollfd> fds;
+      fds.push_back({session_->qemu().pidfd(), POLLIN, 0});
+      fds.push_back({signals_.get(), POLLIN, 0});
+      fds.push_back({session_->result_listener(), POLLIN, 0});
+      fds.push_back({session_->control_listener(), POLLIN, 0});
+      for (auto& c : control_) fds.push_back({c.fd.get(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents) on_signal();
+      if (fds[2].revents) on_result();
+      if (fds[3].revents) on_control_connection();
+      for (std::size_t i = 4; i < fds.size(); ++i) {
+        if (fds[i].revents) on_control_data(i - 4);
+      }
+      std::erase_if(control_, [](const ControlStream& c) { return !c.fd; });
+      if (fds[0].revents) qemu_exit_ = session_->qemu().wait();
+    }
+  }
+
+  void on_signal() {
+    signalfd_siginfo info{};
+    while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
+      if (info.ssi_signo == SIGUSR1) {
+        // Quarantine: sever every host-side endpoint now; the VM is stopped next.
+        control_.clear();
+        session_->sever();
+        runtime_["severedAt"] = rfc3339_now();
+        store_.write_runtime(runtime_);
+      } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+        qemu_exit_ = session_->terminate(3s);
+      }
+    }
+  }
+
+  void on_result() {
+    auto data = session_->receive_result();
+    if (!data) return;
+    auto parsed = guest_result_from_json(*data);
+    if (!parsed) return;
+    result_ = json::parse(guest_result_to_json(*parsed));
+    store_.write_result(*result_);
+    readiness_.result_ready = {true, rfc3339_now(), "result.json written", ""};
+    store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
+  }
+
+  void on_control_connection() {
+    UniqueFd fd(::accept4(session_->control_listener(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (fd && control_.size() < 16) control_.push_back({std::move(fd), {}});
+  }
+
+  void on_control_data(std::size_t index) {
+    auto& c = control_[index];
+    char buf[4096];
+    ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
+    if (n <= 0) {
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) c.fd.reset();
+      return;
+    }
+    c.pending.append(buf, static_cast<std::size_t>(n));
+    std::size_t eol;
+    bool changed = false;
+    while ((eol = c.pending.find('\n')) != std::string::npos) {
+      if (shim::apply_readiness_line(c.pending.substr(0, eol), readiness_, rfc3339_now())) changed = true;
+      c.pending.erase(0, eol + 1);
+    }
+    if (c.pending.size() > 65536) c.fd.reset();
+    if (changed) store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
+  }
+
+  int finish() {
+    shim::VmExit exit;
+    if (auto intent = store_.read_document(store_.intent_path()); intent && *intent && (**intent).contains("intent")) {
+      exit.intent = shim::intent_from_string((**intent).value("intent", std::string()));
+    }
+    exit.qemu_status = qemu_exit_;
+    exit.guest_panicked = shim::serial_log_shows_panic(tail_of(launch_.vm.machine.serial_log, 65536));
+    exit.result_delivered = result_.has_value();
+    session_.reset();  // QEMU has exited; tear down the device and every socket
+    const auto final_state = shim::classify_vm_exit(exit);
+    readiness_.guest_ready.ready = readiness_.shell_ready.ready = false;
+    store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
+    runtime_["qemuExited"] = true;
+    runtime_["exitedAt"] = rfc3339_now();
+    if (qemu_exit_) runtime_["qemuExit"] = qemu_exit_->describe();
+    store_.write_runtime(runtime_);
+    auto event = event_for(launch_, final_state.state, final_state.detail);
+    if (result_) event.result = *result_;
+    store_.record(event);
+    return 0;
+  }
+
+  ShimLaunch launch_;
+  supervisor::RuntimeStore store_;
+  UniqueFd signals_;
+  std::unique_ptr<VmSession> session_;
+  std::vector<ControlStream> control_;
+  protocol::Readiness readiness_;
+  std::optional<json> result_;
+  std::optional<ExitStatus> qemu_exit_;
+  json runtime_;
+};
+
+}  // namespace
+
+json shim_launch_to_json(const ShimLaunch& l) {
+  return {{"identity", protocol::to_json(l.identity)},
+          {"stateDir", l.state_dir},
+          {"machine", machine_to_json(l.vm.machine)},
+          {"sockets", sockets_to_json(l.vm.sockets)},
+          {"qemuLog", l.vm.qemu_log.string()},
+          {"resultPort", l.vm.result_port},
+          {"maxResultBytes", l.vm.max_result_bytes},
+          {"accelReason", l.accel_reason}};
+}
+
+Result<ShimLaunch> shim_launch_from_json(const json& j) {
+  try {
+    ShimLaunch l;
+    auto identity = protocol::identity_from_json(j.at("identity"));
+    if (!identity) return std::unexpected(identity.error());
+    l.identity = *identity;
+    l.state_dir = j.at("stateDir");
+    l.vm.machine = machine_from_json(j.at("machine"));
+    const auto& s = j.at("sockets");
+    l.vm.sockets = {s.at("vhostUser").get<std::string>(), s.at("vsock").get<std::string>(),
+                    s.at("qmp").get<std::string>(), s.at("serialIn").get<std::string>()};
+    l.vm.qemu_log = j.at("qemuLog").get<std::string>();
+    l.vm.result_port = j.at("resultPort");
+    l.vm.max_result_bytes = j.at("maxResultBytes");
+    l.vm.listen_control = true;
+    l.vm.console_input = true;
+    l.accel_reason = j.value("accelReason", std::string());
+    return l;
+  } catch (const json::exception& e) {
+    return fail(ErrorCode::invalid_request, std::string("malformed shim launch document: ") + e.what());
+  }
+}
+
+int run_runtime_shim(const std::string& launch_text) {
+  auto j = json::parse(launch_text, nullptr, false);
+  if (j.is_discarded()) {
+    fmt::print(stderr, "microagent shim: launch document is not JSON\n");
+    return 2;
+  }
+  auto launch = shim_launch_from_json(j);
+  if (!launch) {
+    fmt::print(stderr, "microagent shim: {}\n", launch.error().message);
+    return 2;
+  }
+  Shim shim(std::move(*launch));
+  return shim.run();
+}
+
+Result<pid_t> spawn_runtime_shim(const ShimLaunch& launch, const std::filesystem::path& log) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!log_fd) return fail_errno("open " + log.string(), errno);
+  SpawnOptions options;
+  options.stdin_fd = read_end.get();
+  options.stdout_fd = log_fd.get();
+  options.stderr_fd = log_fd.get();
+  options.new_session = true;  // outlives the supervisor and the CLI's terminal
+  // The shim is this very executable in shim mode, wherever it was started from.
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return fail_errno("readlink /proc/self/exe", ec.value());
+  auto child = spawn_process({self.string(), "shim"}, options);
+  if (!child) return std::unexpected(child.error());
+  read_end.reset();
+  const std::string text = shim_launch_to_json(launch).dump();
+  if (::write(write_end.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return fail_errno("write shim launch document", errno);
+  }
+  return child->pid();
+}
+
+}  // namespace microagent::linux_kvm

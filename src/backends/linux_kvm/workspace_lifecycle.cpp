@@ -1,0 +1,418 @@
+#include "backends/linux_kvm/workspace_lifecycle.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "backends/linux_kvm/guest_launch.hpp"
+#include "backends/linux_kvm/kvm_probe.hpp"
+#include "backends/linux_kvm/qmp_client.hpp"
+#include "backends/linux_kvm/runtime_shim.hpp"
+#include "backends/linux_kvm/vm_handle.hpp"
+#include "common/atomic_file.hpp"
+#include "common/clock.hpp"
+#include "common/process.hpp"
+#include "protocol/json_codec.hpp"
+#include "shim/final_state.hpp"
+#include "shim/hybrid_vsock.hpp"
+#include "shim/readiness_tracker.hpp"
+#include "supervisor/runtime_store.hpp"
+
+namespace microagent::linux_kvm {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using protocol::Event;
+using protocol::State;
+using supervisor::RuntimeStore;
+
+constexpr const char* kWorkspaceDiskName = "workspace.ext4";
+constexpr const char* kWorkspaceMount = "/workspace";
+constexpr const char* kWorkspaceDiskSize = "1G";
+
+Event event_for(const protocol::Request& request, State state, std::string detail) {
+  Event e;
+  e.identity = *request.identity;
+  e.identity.backend = "linux-kvm";
+  e.state = state;
+  e.observed_at = rfc3339_now();
+  e.detail = std::move(detail);
+  return e;
+}
+
+RuntimeStore store_for(const protocol::Request& request) {
+  return RuntimeStore(request.config->state_dir, request.identity->runtime_id);
+}
+
+Result<Event> record(const RuntimeStore& store, Event event) {
+  if (auto ok = store.record(event); !ok) return std::unexpected(ok.error());
+  return event;
+}
+
+std::optional<State> latest_state(const RuntimeStore& store) {
+  auto latest = store.latest();
+  if (!latest || !*latest) return std::nullopt;
+  return (*latest)->state;
+}
+
+Result<void> require_exists(const RuntimeStore& store) {
+  if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + store.runtime_id() + "'");
+  return {};
+}
+
+VmHandle handle_of(const RuntimeStore& store) {
+  auto runtime = store.read_runtime();
+  return VmHandle::from_runtime(runtime ? *runtime : json::object());
+}
+
+bool is_active(std::optional<State> state) {
+  return state == State::starting || state == State::running || state == State::stopping;
+}
+
+// A shim that died without recording the end leaves a stale "running": settle it.
+void reconcile(const RuntimeStore& store, const protocol::Request& request) {
+  if (!is_active(latest_state(store))) return;
+  const VmHandle vm = handle_of(store);
+  if (vm.shim_alive()) return;
+  if (vm.qemu_alive()) {
+    ::kill(vm.qemu_pid, SIGKILL);
+    wait_for_exit(vm.qemu_pid, 2s);
+  }
+  store.record(event_for(request, State::failed, "runtime shim exited without recording the VM's end"));
+}
+
+Result<void> write_intent(const RuntimeStore& store, shim::Intent intent) {
+  return store.write_document(store.intent_path(), {{"intent", shim::to_string(intent)}, {"at", rfc3339_now()}});
+}
+
+// After a lifecycle command ended the VM, the shim records the final event; wait for it.
+Result<Event> await_final_event(const RuntimeStore& store, const protocol::Request& request, const VmHandle& vm,
+                                const shim::FinalState& fallback) {
+  wait_for_exit(vm.shim_pid, 10s);
+  auto latest = store.latest();
+  if (latest && *latest && !is_active((*latest)->state)) return **latest;
+  // The shim is gone without a word (killed with the VM): record it ourselves.
+  return record(store, event_for(request, fallback.state, fallback.detail));
+}
+
+Result<void> ensure_workspace_disk(const RuntimeStore& store) {
+  const auto disk = store.workspace_dir() / kWorkspaceDiskName;
+  std::error_code ec;
+  if (std::filesystem::exists(disk, ec)) return {};
+  if (auto ok = ensure_directory(store.workspace_dir(), 0700); !ok) return ok;
+  const auto temp = disk.string() + ".new";
+  auto mkfs = run_command({"mke2fs", "-q", "-F", "-t", "ext4", "-L", "workspace", temp, kWorkspaceDiskSize});
+  if (!mkfs) return fail(ErrorCode::host_unavailable, "mke2fs is not installed: apt-get install e2fsprogs");
+  if (!mkfs->status.success()) return fail(ErrorCode::internal, "mke2fs failed: " + mkfs->err);
+  std::filesystem::rename(temp, disk, ec);
+  if (ec) return fail_errno("rename workspace disk", ec.value());
+  return {};
+}
+
+Result<void> send_console_input(const std::filesystem::path& socket, const std::string& input) {
+  if (!shim::fits_unix_socket_path(socket)) return fail(ErrorCode::internal, "console socket path too long");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return fail(ErrorCode::conflict, "the console is not accepting input (is the workspace running?)");
+  }
+  if (::send(fd.get(), input.data(), input.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(input.size())) {
+    return fail_errno("write console input", errno);
+  }
+  return {};
+}
+
+// Ends a running VM the hard way; the shim (if alive) records the final event.
+void signal_vm(const VmHandle& vm, int sig, std::chrono::milliseconds grace) {
+  if (!vm.qemu_alive()) return;
+  ::kill(vm.qemu_pid, sig);
+  if (!wait_for_exit(vm.qemu_pid, grace) && sig != SIGKILL) {
+    ::kill(vm.qemu_pid, SIGKILL);
+    wait_for_exit(vm.qemu_pid, 3s);
+  }
+}
+
+// Asks guest init to shut down over the control port; true when it agreed.
+bool ask_guest_to_halt(const VmHandle& vm) {
+  auto stream = shim::connect_to_guest(vm.vsock, kControlPort, 3s);
+  if (!stream) return false;
+  const std::string request = "{\"command\":\"halt\"}\n";
+  if (::send(stream->get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return false;
+  auto reply = shim::read_stream_to_end(stream->get(), 4096, 5s);
+  return reply && reply->find("\"ok\":true") != std::string::npos;
+}
+
+}  // namespace
+
+Result<Event> prepare_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const auto state = latest_state(store);
+  if (state && *state != State::prepared && *state != State::halted && *state != State::stopped && *state != State::failed) {
+    return fail(ErrorCode::conflict, fmt::format("workspace '{}' is {}: it cannot be prepared again", store.runtime_id(),
+                                                 protocol::to_string(*state)));
+  }
+  if (auto ok = plan_guest_launch(*request.config); !ok) return std::unexpected(ok.error());
+  if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  if (auto ok = ensure_workspace_disk(store); !ok) return std::unexpected(ok.error());
+  if (auto ok = store.write_document(store.config_path(), protocol::to_json(*request.config)); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return record(store, event_for(request, State::prepared, "workspace prepared (disk " +
+                                                               (store.workspace_dir() / kWorkspaceDiskName).string() + ")"));
+}
+
+Result<Event> start_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  const auto& config = *request.config;
+  GuestConfig guest = guest_config_for(config);
+  guest.keep_alive = true;
+  guest.disks.push_back({"/dev/vda", kWorkspaceMount, false});
+  auto plan = plan_guest_launch(config, guest);
+  if (!plan) return std::unexpected(plan.error());
+
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const auto state = latest_state(store);
+  if (is_active(state)) return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is already running");
+  if (state == State::quarantined) {
+    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() +
+                                         "' is quarantined: halt, stop or kill it before starting it again");
+  }
+  if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  if (auto ok = ensure_workspace_disk(store); !ok) return std::unexpected(ok.error());
+  store.write_document(store.config_path(), protocol::to_json(config));
+  if (!state) record(store, event_for(request, State::prepared, "workspace prepared"));
+  std::error_code ec;
+  std::filesystem::remove(store.intent_path(), ec);
+  std::filesystem::remove(store.result_path(), ec);
+  std::filesystem::remove(store.readiness_path(), ec);
+
+  const AccelChoice accel = choose_accel();
+  auto sockets = plan_sockets(store.dir());
+  if (!sockets) return std::unexpected(sockets.error());
+  ShimLaunch launch;
+  launch.identity = event_for(request, State::starting, "").identity;
+  launch.state_dir = config.state_dir;
+  launch.accel_reason = accel.reason;
+  launch.vm.machine = plan->machine;
+  launch.vm.machine.accel = accel.accel;
+  launch.vm.machine.cpu = accel.cpu;
+  launch.vm.machine.serial_log = store.serial_log_path();
+  launch.vm.machine.disks.push_back({store.workspace_dir() / kWorkspaceDiskName, "raw", false});
+  launch.vm.sockets = *sockets;
+  launch.vm.qemu_log = store.dir() / "qemu.log";
+  launch.vm.result_port = config.result_port;
+  launch.vm.max_result_bytes = static_cast<std::size_t>(config.output_limit) * 3 + (1 << 20);
+  launch.vm.listen_control = true;
+  launch.vm.console_input = true;
+
+  if (auto ok = store.record(event_for(request, State::starting, "starting VM (accel " + accel.accel + ")")); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto shim_pid = spawn_runtime_shim(launch, store.dir() / "shim.log");
+  if (!shim_pid) return record(store, event_for(request, State::failed, "runtime shim failed to start: " + shim_pid.error().message));
+
+  // The shim records `running` once QEMU is up, or `failed`.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto latest = store.latest();
+    if (latest && *latest && (*latest)->state != State::starting) {
+      if ((*latest)->state == State::running) return **latest;
+      return fail(ErrorCode::internal, "VM failed to start: " + (*latest)->detail);
+    }
+    if (!process_alive(*shim_pid)) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ::kill(*shim_pid, SIGTERM);
+  record(store, event_for(request, State::failed, "VM did not reach running; see shim.log and qemu.log"));
+  return fail(ErrorCode::internal, "VM did not reach running; see " + (store.dir() / "shim.log").string());
+}
+
+Result<Event> inspect_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  reconcile(store, request);
+  auto latest = store.latest();
+  if (!latest) return std::unexpected(latest.error());
+  if (!*latest) return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
+  Event event = **latest;
+  auto readiness_doc = store.read_document(store.readiness_path());
+  protocol::Readiness readiness =
+      readiness_doc && *readiness_doc ? shim::readiness_from_json(**readiness_doc) : protocol::Readiness{};
+  auto result = store.read_result();
+  if (result && *result) {
+    readiness.result_ready.ready = true;
+    if (readiness.result_ready.detail.empty()) readiness.result_ready.detail = "result.json present";
+    if (!event.result) event.result = **result;
+  }
+  if (!is_active(event.state)) readiness.guest_ready.ready = readiness.shell_ready.ready = false;
+  if (!request.config || !request.raw.contains("config") || !request.raw["config"].contains("mediation")) {
+    readiness.mediation_ready.detail = "no mediation configured";
+  }
+  event.readiness = readiness;
+  return event;
+}
+
+Result<Event> halt_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  const auto state = latest_state(store);
+  if (!vm.qemu_alive()) {
+    if (state == State::halted) return *store.latest().value();
+    if (state == State::quarantined || state == State::stopped || state == State::failed) {
+      return record(store, event_for(request, State::halted, "halted (VM was not running)"));
+    }
+    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is not running");
+  }
+  if (auto ok = write_intent(store, shim::Intent::halt); !ok) return std::unexpected(ok.error());
+  store.record(event_for(request, State::stopping, "halt requested: asking guest init to shut down"));
+  bool clean = ask_guest_to_halt(vm) && wait_for_exit(vm.qemu_pid, 20s);
+  if (!clean) {
+    // Guest init did not answer: the ACPI power button, then the hard way.
+    if (auto qmp = QmpClient::connect(vm.qmp, 2s)) {
+      qmp_system_powerdown(*qmp);
+      clean = wait_for_exit(vm.qemu_pid, 10s);
+    }
+    if (!clean) signal_vm(vm, SIGTERM, 5s);
+  }
+  return await_final_event(store, request, vm, {State::halted, "halted"});
+}
+
+Result<Event> stop_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  if (!vm.qemu_alive()) {
+    if (latest_state(store) == State::quarantined) return record(store, event_for(request, State::stopped, "stopped (was quarantined)"));
+    auto latest = store.latest();
+    if (latest && *latest) return **latest;
+    return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
+  }
+  if (auto ok = write_intent(store, shim::Intent::stop); !ok) return std::unexpected(ok.error());
+  store.record(event_for(request, State::stopping, "stop requested"));
+  signal_vm(vm, SIGTERM, 5s);  // QEMU exits cleanly on SIGTERM
+  return await_final_event(store, request, vm, {State::stopped, "stopped by request"});
+}
+
+Result<Event> kill_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  if (!vm.qemu_alive()) {
+    if (latest_state(store) == State::quarantined) return record(store, event_for(request, State::stopped, "killed (was quarantined)"));
+    auto latest = store.latest();
+    if (latest && *latest) return **latest;
+    return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
+  }
+  if (auto ok = write_intent(store, shim::Intent::kill); !ok) return std::unexpected(ok.error());
+  signal_vm(vm, SIGKILL, 5s);
+  return await_final_event(store, request, vm, {State::stopped, "killed by request"});
+}
+
+Result<Event> quarantine_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  if (!vm.qemu_alive()) {
+    if (latest_state(store) == State::quarantined) return *store.latest().value();
+    return record(store, event_for(request, State::quarantined, "quarantined while not running; start is refused"));
+  }
+  const bool capture = !(request.raw.contains("options") && request.raw["options"].is_object() &&
+                         request.raw["options"].value("noCapture", false));
+  std::string evidence = "evidence capture skipped (--no-capture)";
+  if (capture) {
+    // Best effort: a failed capture must not keep a suspect VM connected.
+    const auto file = store.dir() / "evidence" / "vm-state.bin";
+    ensure_directory(file.parent_path(), 0700);
+    auto qmp = QmpClient::connect(vm.qmp, 2s);
+    if (!qmp) {
+      evidence = "evidence capture failed: " + qmp.error().message;
+    } else if (auto captured = qmp_capture_migration_stream(*qmp, file, 60s)) {
+      evidence = fmt::format("evidence: {} ({}, {} bytes)", captured->path.string(), to_string(captured->method),
+                             captured->bytes);
+    } else {
+      evidence = "evidence capture failed: " + captured.error().message;
+    }
+  }
+  if (auto ok = write_intent(store, shim::Intent::quarantine); !ok) return std::unexpected(ok.error());
+  // The shim severs every host-side endpoint and deletes the sockets; then the VM stops.
+  if (vm.shim_alive()) ::kill(vm.shim_pid, SIGUSR1);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(vm.vsock)) std::this_thread::sleep_for(10ms);
+  signal_vm(vm, SIGKILL, 5s);
+  auto final_event = await_final_event(store, request, vm, {State::quarantined, "quarantined"});
+  if (!final_event) return final_event;
+  if (final_event->state == State::quarantined) {
+    final_event->detail += "; " + evidence;
+    return record(store, *final_event);
+  }
+  return final_event;
+}
+
+Result<Event> delete_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  if (vm.qemu_alive() || vm.shim_alive()) {
+    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running: stop or kill it first");
+  }
+  Event event = event_for(request, State::unknown, "deleted");
+  if (!vm.vsock.empty()) remove_sockets({vm.vhost_user, vm.vsock, vm.qmp, vm.serial_in});
+  std::error_code ec;
+  std::filesystem::remove_all(store.dir(), ec);
+  if (ec) return fail_errno("remove " + store.dir().string(), ec.value());
+  std::filesystem::remove_all(store.workspace_dir(), ec);
+  std::filesystem::remove(store.lock_path(), ec);
+  std::filesystem::remove(store.record_lock_path(), ec);
+  return event;
+}
+
+Result<Event> console_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  reconcile(store, request);
+  const VmHandle vm = handle_of(store);
+  if (!vm.qemu_alive() || latest_state(store) != State::running) {
+    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is not running: no console to write to");
+  }
+  const auto& raw = request.raw;
+  if (!raw.contains("input") || !raw["input"].is_string()) {
+    return fail(ErrorCode::invalid_request, "console needs \"input\": the text to send to the guest's serial console");
+  }
+  if (auto ok = send_console_input(vm.serial_in, raw["input"].get<std::string>()); !ok) return std::unexpected(ok.error());
+  auto latest = store.latest();
+  Event event = latest && *latest ? **latest : event_for(request, State::running, "");
+  event.detail = fmt::format("sent {} bytes to the serial console", raw["input"].get<std::string>().size());
+  return event;
+}
+
+}  // namespace microagent::linux_kvm

@@ -1,0 +1,166 @@
+// Workspace lifecycle verbs: create, start, halt, stop, kill, quarantine,
+// delete/rm, console, wait. Each is one supervisor request (DESIGN.md section 2).
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/guest_assets.hpp"
+#include "cli/workspace_client.hpp"
+#include "cli/workspace_request.hpp"
+
+namespace microagent::cli {
+namespace {
+
+using nlohmann::json;
+
+// The workspace config for create/start: from flags, or the one stored at create time.
+Result<json> workspace_config(const GlobalOptions& global, const std::string& name, const RunOptions& options,
+                              bool flags_given) {
+  const auto stored = std::filesystem::path(absolute_state_dir(global)) / name / "config.json";
+  if (!flags_given && std::filesystem::exists(stored)) {
+    std::ifstream in(stored);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto config = json::parse(text.str(), nullptr, false);
+    if (!config.is_discarded() && config.is_object()) {
+      config["stateDir"] = absolute_state_dir(global);
+      return config;
+    }
+  }
+  auto assets = default_image_assets();
+  if (!assets) return std::unexpected(assets.error());
+  WorkspaceRequestInput input;
+  input.state_dir = global.state_dir;
+  input.name = name;
+  input.backend = global.backend;
+  input.memory_mib = options.memory_mib;
+  input.cpus = options.cpus;
+  input.env = options.env;
+  input.workdir = options.workdir;
+  input.output_limit = options.output_limit;
+  input.command = options.command;
+  input.kernel = assets->kernel;
+  input.initrd = assets->initrd;
+  auto request = build_workspace_request("start", input);
+  if (!request) return std::unexpected(request.error());
+  return (*request)["config"];
+}
+
+void add_config_flags(CLI::App* cmd, RunOptions& options) {
+  cmd->add_option("--memory", options.memory_mib, "Guest memory in MiB")->capture_default_str();
+  cmd->add_option("--cpus", options.cpus, "Guest vCPUs")->capture_default_str();
+  cmd->add_option("--env,-e", options.env, "Environment variable K=V (repeatable)");
+  cmd->add_option("--workdir,-w", options.workdir, "Working directory in the guest")->capture_default_str();
+  cmd->add_option("command", options.command, "Workload command (after --); none: the workspace just serves connect");
+  cmd->positionals_at_end();
+}
+
+// create / start: build the config, send one request, print the event.
+void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, const std::string& protocol_command,
+                     const std::string& help) {
+  auto name = std::make_shared<std::string>();
+  auto options = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand(verb, help);
+  cmd->add_option("name", *name, "Workspace name")->required();
+  add_config_flags(cmd, *options);
+  cmd->callback([&global, name, options, cmd, protocol_command] {
+    const bool flags_given = cmd->count("--memory") + cmd->count("--cpus") + cmd->count("--env") +
+                                 cmd->count("--workdir") + cmd->count("command") > 0;
+    auto config = workspace_config(global, *name, *options, flags_given);
+    if (!config) {
+      global.exit_code = report(global, config.error());
+      return;
+    }
+    auto event = workspace_request(global, protocol_command, *name, *config);
+    if (!event) {
+      global.exit_code = report(global, event.error());
+      return;
+    }
+    print_event(global, *event);
+    global.exit_code = 0;
+  });
+}
+
+// Verbs that need only the name.
+CLI::App* add_name_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, const std::string& protocol_command,
+                        const std::string& help, std::shared_ptr<json> extra = std::make_shared<json>(json::object())) {
+  auto name = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(verb, help);
+  cmd->add_option("name", *name, "Workspace name")->required();
+  cmd->callback([&global, name, protocol_command, extra] {
+    auto event = workspace_request(global, protocol_command, *name, std::nullopt, *extra);
+    if (!event) {
+      global.exit_code = report(global, event.error());
+      return;
+    }
+    print_event(global, *event);
+    global.exit_code = 0;
+  });
+  return cmd;
+}
+
+bool is_active(const json& event) {
+  const std::string state = event.value("state", std::string());
+  return state == "starting" || state == "running" || state == "stopping";
+}
+
+}  // namespace
+
+void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
+  add_config_verb(app, global, "create", "prepare", "Create a workspace (disk, config) without starting it");
+  add_config_verb(app, global, "start", "start", "Start a workspace in the background (creates it if needed)");
+  add_name_verb(app, global, "halt", "halt", "Shut the guest down cleanly; disk and identity are kept");
+  add_name_verb(app, global, "stop", "stop", "Terminate the VM");
+  add_name_verb(app, global, "kill", "kill", "Kill the VM at once");
+  auto* rm = add_name_verb(app, global, "delete", "delete", "Remove a stopped workspace and every trace of it");
+  rm->alias("rm");
+
+  auto quarantine_extra = std::make_shared<json>(json{{"options", {{"noCapture", false}}}});
+  auto* quarantine = add_name_verb(app, global, "quarantine", "quarantine",
+                                   "Capture evidence, sever every host-side channel, stop the VM", quarantine_extra);
+  quarantine->add_flag_callback("--no-capture", [quarantine_extra] { (*quarantine_extra)["options"]["noCapture"] = true; },
+                                "Skip the evidence capture");
+
+  auto console_name = std::make_shared<std::string>();
+  auto console_input = std::make_shared<std::string>();
+  auto* console = app.add_subcommand("console", "Send text to the guest's serial console");
+  console->add_option("name", *console_name, "Workspace name")->required();
+  console->add_option("input", *console_input, "Text to send (a newline is added)")->required();
+  console->callback([&global, console_name, console_input] {
+    auto event = workspace_request(global, "console", *console_name, std::nullopt, json{{"input", *console_input + "\n"}});
+    global.exit_code = event ? (print_event(global, *event), 0) : report(global, event.error());
+  });
+
+  auto wait_name = std::make_shared<std::string>();
+  auto wait_timeout = std::make_shared<double>(0);
+  auto* wait = app.add_subcommand("wait", "Wait until a workspace is no longer running; exit with its workload's code");
+  wait->add_option("name", *wait_name, "Workspace name")->required();
+  wait->add_option("--timeout", *wait_timeout, "Give up after this many seconds (0: never)");
+  wait->callback([&global, wait_name, wait_timeout] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(*wait_timeout);
+    for (;;) {
+      auto event = workspace_request(global, "inspect", *wait_name);
+      if (!event) {
+        global.exit_code = report(global, event.error());
+        return;
+      }
+      if (!is_active(*event)) {
+        print_event(global, *event);
+        const auto& result = (*event).contains("result") ? (*event)["result"] : json();
+        global.exit_code = result.is_object() && result.contains("exitCode") && result["exitCode"].is_number_integer()
+                               ? result["exitCode"].get<int>()
+                               : ((*event)["state"] == "failed" ? 1 : 0);
+        return;
+      }
+      if (*wait_timeout > 0 && std::chrono::steady_clock::now() >= deadline) {
+        global.exit_code = report_error(global, "conflict", "timed out waiting for '" + *wait_name + "'");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+}  // namespace microagent::cli

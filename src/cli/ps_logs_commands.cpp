@@ -1,0 +1,82 @@
+// `ps` (every workspace in the state dir, through the supervisor's inspect)
+// and `logs [-f]` (the guest's serial console log).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "cli/workspace_client.hpp"
+#include "protocol/json_codec.hpp"
+
+namespace microagent::cli {
+
+void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
+  auto* ps = app.add_subcommand("ps", "List workspaces");
+  ps->callback([&global] {
+    nlohmann::json rows = nlohmann::json::array();
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(absolute_state_dir(global), ec)) {
+      const auto name = entry.path().filename().string();
+      if (entry.is_directory() && protocol::validate_runtime_id(name) && std::filesystem::exists(entry.path() / "event.json")) {
+        names.push_back(name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      if (auto event = workspace_request(global, "inspect", name)) rows.push_back(*event);
+    }
+    if (global.json) {
+      std::cout << rows.dump(2) << std::endl;
+    } else {
+      std::cout << fmt::format("{:<24} {:<12} {:<26} {}\n", "NAME", "STATE", "SINCE", "DETAIL");
+      for (const auto& e : rows) {
+        std::cout << fmt::format("{:<24} {:<12} {:<26} {}\n", e["identity"].value("runtimeID", ""), e.value("state", ""),
+                                 e.value("observedAt", ""), e.value("detail", ""));
+      }
+    }
+    global.exit_code = 0;
+  });
+
+  auto name = std::make_shared<std::string>();
+  auto follow = std::make_shared<bool>(false);
+  auto* logs = app.add_subcommand("logs", "Print the guest's serial console log");
+  logs->add_option("name", *name, "Workspace name")->required();
+  logs->add_flag("--follow,-f", *follow, "Keep printing while the workspace runs");
+  logs->callback([&global, name, follow] {
+    const auto path = std::filesystem::path(absolute_state_dir(global)) / *name / "serial.log";
+    if (!std::filesystem::exists(std::filesystem::path(absolute_state_dir(global)) / *name)) {
+      global.exit_code = report_error(global, "not_found", "no workspace named '" + *name + "'");
+      return;
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    for (;;) {
+      ssize_t n = fd >= 0 ? ::read(fd, buf, sizeof buf) : 0;
+      if (n > 0) {
+        std::cout.write(buf, n);
+        continue;
+      }
+      std::cout.flush();
+      if (!*follow) break;
+      auto event = workspace_request(global, "inspect", *name);
+      const std::string state = event ? event->value("state", std::string()) : std::string();
+      if (state != "running" && state != "starting" && state != "stopping") {
+        // One more read after the end, then stop.
+        while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) std::cout.write(buf, n);
+        break;
+      }
+      if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (fd >= 0) ::close(fd);
+    std::cout.flush();
+    global.exit_code = 0;
+  });
+}
+
+}  // namespace microagent::cli

@@ -1,0 +1,205 @@
+#include "guestinit/guest_services.hpp"
+
+#include <dirent.h>
+#include <linux/vm_sockets.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/unique_fd.hpp"
+#include "guestinit/connect_server.hpp"
+#include "guestinit/console_log.hpp"
+#include "guestinit/control_channel.hpp"
+#include "guestinit/guest_clock.hpp"
+#include "guestinit/mounts.hpp"
+#include "guestinit/power.hpp"
+#include "guestinit/result_sender.hpp"
+
+namespace microagent::guestinit {
+namespace {
+
+// Readiness is best effort: a host that is not listening (a plain `run`, or a
+// shim that is late) costs at most this many tries, in a throwaway process.
+constexpr int kReadinessAttempts = 10;
+constexpr int kReadinessRetryMs = 200;
+constexpr std::uint64_t kHaltGraceMs = 2000;
+
+UniqueFd listen_vsock(std::uint32_t port) {
+  UniqueFd fd(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    log_line("vsock socket for port " + std::to_string(port) + ": " + std::strerror(errno));
+    return {};
+  }
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = VMADDR_CID_ANY;
+  addr.svm_port = port;
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), 16) != 0) {
+    log_line("vsock listen on port " + std::to_string(port) + ": " + std::strerror(errno));
+    return {};
+  }
+  return fd;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) <= 0) return false;
+      continue;
+    }
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// In a child of the service process: tells the host, then exits.
+void send_readiness(const std::string& guest_ready_at, const std::string& shell_ready_at) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return;
+  const std::string lines = readiness_line("guestReady", guest_ready_at) + readiness_line("shellReady", shell_ready_at);
+  int last_error = 0;
+  for (int attempt = 0; attempt < kReadinessAttempts; ++attempt) {
+    if (attempt > 0) ::usleep(kReadinessRetryMs * 1000);
+    auto fd = connect_vsock(kHostCid, kControlPort, 500);
+    if (!fd) {
+      last_error = fd.error();
+      if (last_error == EAFNOSUPPORT || last_error == ENODEV) break;
+      continue;
+    }
+    if (write_all(fd->get(), lines)) {
+      debug_line("readiness sent");
+      ::_exit(0);
+    }
+    last_error = errno;
+  }
+  debug_line(std::string("readiness not delivered: ") + std::strerror(last_error));
+  ::_exit(1);
+}
+
+// One host command on the control port; halt never returns.
+void serve_control(int listener, const GuestConfig& config) {
+  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!fd) return;
+  std::string line;
+  const std::uint64_t deadline = monotonic_ms() + 2000;
+  char c;
+  while (line.size() < 4096 && monotonic_ms() < deadline) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(deadline - monotonic_ms())) <= 0) continue;
+    const ssize_t n = ::read(fd.get(), &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (c == '\n') break;
+    line.push_back(c);
+  }
+  auto command = parse_control_command(line);
+  if (!command) {
+    write_all(fd.get(), control_reply(false, command.error().message));
+    return;
+  }
+  log_line("halt requested by the host");
+  write_all(fd.get(), control_reply(true));
+  fd.reset();
+  halt_guest(config);
+}
+
+// Processes other than PID 1, ourselves and kernel threads (which have no cmdline).
+bool other_processes_left() {
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return false;
+  bool found = false;
+  const pid_t self = ::getpid();
+  while (dirent* entry = ::readdir(dir)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 1 || pid == self) continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE* f = std::fopen(path, "r");
+    if (f == nullptr) continue;
+    const bool user_process = std::fgetc(f) != EOF;
+    std::fclose(f);
+    if (user_process) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+void unmount_or_remount(const std::string& target) {
+  if (::umount2(target.c_str(), 0) == 0) return;
+  if (errno == EINVAL) return;  // not mounted
+  if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+    log_line("cannot unmount or remount read-only " + target + ": " + std::strerror(errno));
+  }
+}
+
+[[noreturn]] void service_loop(const GuestConfig& config, const std::string& guest_ready_at) {
+  UniqueFd connect_listener = listen_vsock(kConnectPort);
+  UniqueFd control_listener = listen_vsock(kControlPort);
+  if (connect_listener) send_readiness(guest_ready_at, rfc3339_now());
+  while (true) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    pollfd fds[2] = {{connect_listener.get(), POLLIN, 0}, {control_listener.get(), POLLIN, 0}};
+    if (::poll(fds, 2, 1000) < 0 && errno != EINTR) ::usleep(100000);
+    if (fds[0].revents & POLLIN) {
+      UniqueFd stream(::accept4(connect_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (stream && ::fork() == 0) {
+        connect_listener.reset();
+        control_listener.reset();
+        serve_connect_session(stream.get());
+        ::_exit(0);
+      }
+    }
+    if (fds[1].revents & POLLIN) serve_control(control_listener.get(), config);
+  }
+}
+
+}  // namespace
+
+pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    log_line(std::string("cannot start the connect and control services: fork: ") + std::strerror(errno));
+    return -1;
+  }
+  if (pid == 0) service_loop(config, guest_ready_at);
+  return pid;
+}
+
+void halt_guest(const GuestConfig& config) {
+  // kill(-1) reaches every process but PID 1 and the caller.
+  ::kill(-1, SIGTERM);
+  const std::uint64_t deadline = monotonic_ms() + kHaltGraceMs;
+  while (monotonic_ms() < deadline) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    if (!other_processes_left()) break;
+    ::usleep(50000);
+  }
+  ::kill(-1, SIGKILL);
+  ::usleep(100000);
+  ::sync();
+  for (auto it = config.disks.rbegin(); it != config.disks.rend(); ++it) unmount_or_remount(it->mount);
+  if (!config.root_device.empty()) unmount_or_remount(kNewRoot);
+  power_off();
+}
+
+}  // namespace microagent::guestinit

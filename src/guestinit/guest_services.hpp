@@ -1,0 +1,24 @@
+#pragma once
+// What a kept-alive guest (GuestConfig::keep_alive, a started workspace) serves
+// besides its workload: `connect` sessions on vsock port 1025 and host
+// commands (halt) on port 1026, plus the readiness lines it sends to the host.
+// They run in one process forked from PID 1, so a workload that runs in PID 1
+// never delays a shell, and a shell never delays the workload.
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/guest_wire.hpp"
+
+namespace microagent::guestinit {
+
+// Forks the service process. `guest_ready_at` (RFC3339) is when modules and
+// mounts were done. Returns its pid, or -1 (logged) when fork failed.
+pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at);
+
+// The clean end of a kept-alive guest: SIGTERM to every process, a short grace,
+// SIGKILL, sync, unmount the config's disks (remount read-only when busy),
+// power off. Callable from any process with CAP_SYS_BOOT, not just PID 1.
+[[noreturn]] void halt_guest(const GuestConfig& config);
+
+}  // namespace microagent::guestinit
