@@ -38,6 +38,7 @@ void add_inspect_command(CLI::App& app, GlobalOptions& global);
 void add_lifecycle_commands(CLI::App& app, GlobalOptions& global);
 void add_ps_logs_commands(CLI::App& app, GlobalOptions& global);
 void add_doctor_command(CLI::App& app, GlobalOptions& global);
+void add_connect_command(CLI::App& app, GlobalOptions& global);
 
 // Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.
 int report_error(const GlobalOptions& global, const std::string& code, const std::string& message);

@@ -54,7 +54,6 @@ void add_config_flags(CLI::App* cmd, RunOptions& options) {
   cmd->add_option("--env,-e", options.env, "Environment variable K=V (repeatable)");
   cmd->add_option("--workdir,-w", options.workdir, "Working directory in the guest")->capture_default_str();
   cmd->add_option("command", options.command, "Workload command (after --); none: the workspace just serves connect");
-  cmd->positionals_at_end();
 }
 
 // create / start: build the config, send one request, print the event.

@@ -230,18 +230,18 @@ class Session {
   // Returns the exit status, or nullopt when the host went away.
   std::optional<wire::ExitStatus> pump(std::string inbound) {
     inbound_ = std::move(inbound);
-    if (!handle_inbound()) host_gone();
+    if (!handle_inbound()) end_command(/*host_gone=*/false);
     while (true) {
       reap();
       if (exited_ && !output_open()) break;
       const std::uint64_t now = monotonic_ms();
       if (exited_ && now >= drain_deadline_) break;
-      if (gone_ && !exited_ && now >= kill_deadline_) {
+      if (stop_reading_ && !exited_ && now >= kill_deadline_) {
         ::kill(-cmd_.pid, SIGKILL);
         ::kill(cmd_.pid, SIGKILL);
       }
       std::vector<pollfd> fds;
-      const bool read_stream = !gone_ && pending_stdin_.size() < kMaxPendingStdin;
+      const bool read_stream = !stop_reading_ && pending_stdin_.size() < kMaxPendingStdin;
       fds.push_back({read_stream ? stream_ : -1, POLLIN, 0});
       fds.push_back({output_fd(), POLLIN, 0});
       fds.push_back({cmd_.stderr_fd ? cmd_.stderr_fd.get() : -1, POLLIN, 0});
@@ -249,7 +249,7 @@ class Session {
       fds.push_back({!exited_ && pidfd_ ? pidfd_.get() : -1, POLLIN, 0});
       int timeout = exited_ ? static_cast<int>(drain_deadline_ - now) : (pidfd_ ? 1000 : 50);
       if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) ::usleep(20000);
-      if (fds[0].revents && !read_host()) host_gone();
+      if (fds[0].revents) read_host();
       if (fds[3].revents) flush_stdin();
       drain_output();
     }
@@ -260,8 +260,6 @@ class Session {
     else status.exit_code = WEXITSTATUS(status_);
     return status;
   }
-
-  bool gone() const { return gone_; }
 
  private:
   int output_fd() const { return tty_ ? (master_readable_ ? cmd_.master.get() : -1) : (cmd_.stdout_fd ? cmd_.stdout_fd.get() : -1); }
@@ -276,21 +274,24 @@ class Session {
     }
   }
 
-  void host_gone() {
-    if (gone_) return;
-    gone_ = true;
+  // The host went away (nobody to report to), or broke the protocol (it still
+  // gets the error and the exit status): either way the command is hung up on.
+  void end_command(bool host_gone) {
+    if (host_gone) gone_ = true;
+    if (stop_reading_) return;
+    stop_reading_ = true;
     ::kill(-cmd_.pid, SIGHUP);
     ::kill(cmd_.pid, SIGHUP);
     kill_deadline_ = monotonic_ms() + 1000;
   }
 
-  bool read_host() {
+  void read_host() {
     char buffer[65536];
     const ssize_t n = ::read(stream_, buffer, sizeof buffer);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    if (n <= 0) return false;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) return end_command(/*host_gone=*/true);
     inbound_.append(buffer, static_cast<std::size_t>(n));
-    return handle_inbound();
+    if (!handle_inbound()) end_command(/*host_gone=*/false);
   }
 
   bool handle_inbound() {
@@ -379,7 +380,7 @@ class Session {
 
   void send(wire::FrameType type, std::string_view payload) {
     if (gone_) return;
-    if (!send_all(stream_, wire::encode_frame(type, payload))) host_gone();
+    if (!send_all(stream_, wire::encode_frame(type, payload))) end_command(/*host_gone=*/true);
   }
 
   int stream_;
@@ -393,6 +394,7 @@ class Session {
   bool master_readable_ = true;
   bool exited_ = false;
   bool gone_ = false;
+  bool stop_reading_ = false;
   int status_ = 0;
   std::uint64_t drain_deadline_ = 0;
   std::uint64_t kill_deadline_ = 0;

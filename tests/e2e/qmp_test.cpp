@@ -41,10 +41,12 @@ $B mount -t devtmpfs dev /dev
 $B insmod /lib/evdev.ko
 $B insmod /lib/button.ko
 $B sleep 0.2
-$B grep -h '^N: Name' /proc/bus/input/devices
+$B grep -h -E '^(N: Name|P: Phys)' /proc/bus/input/devices
 for e in /dev/input/event*; do
   ( $B dd if=$e bs=24 count=1 2>/dev/null | $B wc -c | $B grep -q 24 && echo "POWER-BUTTON-PRESSED $e" ) &
 done
+# Give the readers time to open their devices (fork + exec are slow under TCG).
+$B sleep 1
 echo QMP-GUEST-UP
 while true; do $B sleep 1; done
 )";

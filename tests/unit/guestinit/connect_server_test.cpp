@@ -171,9 +171,11 @@ TEST(ConnectServer, OversizeFrameEndsTheSession) {
   host.request(command({"sleep", "100"}));
   host.send_raw(std::string("\x01\x7f\xff\xff\xff", 5));
   const auto start = std::chrono::steady_clock::now();
-  host.finish();
-  host.close_host();
+  const auto& t = host.finish();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_NE(t.errors.find("exceeds the limit"), std::string::npos) << t.errors;
+  ASSERT_TRUE(t.exit);
+  EXPECT_EQ(t.exit->signal, SIGHUP);
 }
 
 TEST(ConnectServer, HostGoingAwayEndsTheCommand) {

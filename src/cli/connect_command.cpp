@@ -1,0 +1,135 @@
+// microagent connect NAME [--send 'CMD'] [-- CMD ARGS...]: a shell or one
+// command in a running workspace over vsock port 1025. The byte stream goes
+// straight from this process to the guest (never through a supervisor), so the
+// CLI reads the workspace's hybrid vsock socket from runtime.json itself.
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "common/connect_wire.hpp"
+#include "common/guest_wire.hpp"
+#include "protocol/json_codec.hpp"
+#include "shim/connect_client.hpp"
+#include "shim/hybrid_vsock.hpp"
+
+namespace microagent::cli {
+namespace {
+
+using nlohmann::json;
+namespace wire = connect_wire;
+
+struct ConnectOptions {
+  std::string name;
+  std::optional<std::string> send;
+  std::vector<std::string> command;
+};
+
+// Puts the local terminal in raw mode and restores it on every way out of the scope.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) : fd_(fd) {
+    if (::tcgetattr(fd_, &saved_) != 0) return;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    active_ = ::tcsetattr(fd_, TCSANOW, &raw) == 0;
+  }
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+// The workspace's hybrid vsock socket, from <state-dir>/<name>/runtime.json.
+Result<std::filesystem::path> workspace_vsock(const std::string& state_dir, const std::string& name) {
+  if (auto valid = protocol::validate_runtime_id(name); !valid) return std::unexpected(valid.error());
+  const auto dir = std::filesystem::path(state_dir) / name;
+  std::ifstream in(dir / "runtime.json");
+  if (!in) {
+    if (!std::filesystem::exists(dir)) return fail(ErrorCode::not_found, "no workspace named '" + name + "'");
+    return fail(ErrorCode::conflict, "workspace '" + name + "' is not running (it has no runtime.json): start it first");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  json runtime = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (runtime.is_discarded() || !runtime.is_object()) {
+    return fail(ErrorCode::internal, (dir / "runtime.json").string() + " is not valid JSON");
+  }
+  const bool exited = runtime.value("qemuExited", false);
+  bool alive = !exited;
+  if (auto pid = runtime.find("qemuPid"); alive && pid != runtime.end() && pid->is_number_integer()) {
+    alive = ::kill(pid->get<pid_t>(), 0) == 0;
+  }
+  auto sockets = runtime.find("sockets");
+  if (!alive || sockets == runtime.end() || !sockets->is_object() || !sockets->contains("vsock") ||
+      !(*sockets)["vsock"].is_string()) {
+    return fail(ErrorCode::conflict, "workspace '" + name + "' is not running: start it first");
+  }
+  return std::filesystem::path((*sockets)["vsock"].get<std::string>());
+}
+
+int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
+  auto report = [&](const Error& error) { return report_error(global, std::string(to_string(error.code)), error.message); };
+  auto vsock = workspace_vsock(global.state_dir, options.name);
+  if (!vsock) return report(vsock.error());
+  auto stream = shim::connect_to_guest(*vsock, kConnectPort, std::chrono::seconds(10));
+  if (!stream) {
+    return report(Error{ErrorCode::conflict, "workspace '" + options.name +
+                                                 "' does not accept connect sessions (is it started, and is its guest up?): " +
+                                                 stream.error().message});
+  }
+
+  const bool stdin_is_terminal = ::isatty(STDIN_FILENO) == 1;
+  wire::ConnectRequest request;
+  shim::ConnectIo io;
+  if (options.send) {
+    request.command = {"/bin/sh", "-c", *options.send};
+    // A terminal on stdin is a person, not input for the command.
+    if (stdin_is_terminal) io.stdin_fd = -1;
+  } else {
+    request.command = options.command;
+    request.tty = stdin_is_terminal;
+  }
+  if (request.tty) {
+    if (const char* term = std::getenv("TERM")) request.env["TERM"] = term;
+    winsize ws{};
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) request.size = {ws.ws_row, ws.ws_col};
+    io.terminal_fd = STDIN_FILENO;
+  }
+  Result<int> code = [&] {
+    std::optional<RawTerminal> raw;
+    if (request.tty) raw.emplace(STDIN_FILENO);
+    return shim::run_connect_session(stream->get(), request, io);
+  }();
+  if (!code) return report(code.error());
+  return *code;
+}
+
+}  // namespace
+
+void add_connect_command(CLI::App& app, GlobalOptions& global) {
+  auto options = std::make_shared<ConnectOptions>();
+  auto* cmd = app.add_subcommand("connect", "Open a shell in a running workspace, or run one command in it");
+  cmd->add_option("name", options->name, "Workspace name")->required();
+  cmd->add_option("--send", options->send, "Run this shell command (no terminal), print its output, exit with its code");
+  cmd->add_option("command", options->command, "Command and arguments (after --; default: a login shell)");
+  cmd->callback([&global, options] { global.exit_code = run_connect(global, *options); });
+}
+
+}  // namespace microagent::cli
