@@ -1,7 +1,7 @@
 // Boots a real guest (TCG) against microagent's own vhost-user-vsock device and checks both
-// directions of the hybrid-vsock convention with real bytes. Needs a kernel and an
-// initramfs holding busybox and the virtio/vsock modules (/modules/order):
-//   MICROAGENT_TEST_KERNEL=/path/vmlinux MICROAGENT_TEST_MODULES_CPIO=/path/modules.cpio
+// directions of the hybrid-vsock convention with real bytes. The guest is the cached
+// kernel artifact with an initramfs of busybox, the virtio/vsock modules and a test
+// program (tests/guest/vsock_echo.cpp) under a shell /init.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,6 +22,12 @@
 #include <thread>
 
 #include "backends/linux_kvm/vsock/vhost_user_vsock_device.hpp"
+#include "backends/linux_kvm/host_tsc.hpp"
+#include "backends/linux_kvm/qemu_command.hpp"
+#include "common/paths.hpp"
+#include "image/initramfs.hpp"
+#include "image/kernel_artifact.hpp"
+#include "image/module_order.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -75,28 +81,32 @@ void echo_until_eof(int fd) {
 }
 
 TEST(VsockDeviceE2E, RealGuestTalksBothWaysThroughHybridSockets) {
-  const char* kernel = std::getenv("MICROAGENT_TEST_KERNEL");
-  const char* modules = std::getenv("MICROAGENT_TEST_MODULES_CPIO");
-  if (!kernel || !modules) GTEST_SKIP() << "set MICROAGENT_TEST_KERNEL and MICROAGENT_TEST_MODULES_CPIO";
+  auto artifact = image::load_kernel_artifact(default_kernel_cache());
+  ASSERT_TRUE(artifact) << "run `build/bin/microagent kernel fetch`";
+  const std::string kernel_path = artifact->vmlinux.string();
+  const char* kernel = kernel_path.c_str();
   fs::path guest_bin = fs::path(MICROAGENT_BIN_DIR) / "test-guest-vsock_echo";
-  if (!fs::exists(guest_bin)) GTEST_SKIP() << guest_bin << " not built";
+  ASSERT_TRUE(fs::exists(guest_bin)) << guest_bin << " not built";
 
   char tmpl[] = "/tmp/mavse2eXXXXXX";
   fs::path dir = ::mkdtemp(tmpl);
-  // Our /init and program go in a second newc archive; the kernel unpacks both and the
-  // later /init wins.
-  fs::create_directories(dir / "overlay/bin");
-  fs::copy_file(guest_bin, dir / "overlay/bin/vsock_echo");
   {
-    std::ofstream init(dir / "overlay/init");
+    std::ofstream init(dir / "init");
     init << "#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
-            "for m in $(cat /modules/order); do insmod /modules/$m; done\n"
+            "for m in $(cat /microagent/modules.order); do insmod /lib/modules/$(uname -r)/$m; done\n"
             "/bin/vsock_echo 1048576\npoweroff -f\n";
   }
-  fs::permissions(dir / "overlay/init", fs::perms::owner_all);
-  std::string pack = "cd " + (dir / "overlay").string() + " && find . | cpio -o -H newc --quiet > ../extra.cpio && cat " +
-                     std::string(modules) + " ../extra.cpio > ../initrd.cpio";
-  ASSERT_EQ(std::system(pack.c_str()), 0);
+  std::ifstream program(guest_bin, std::ios::binary);
+  std::stringstream program_bytes;
+  program_bytes << program.rdbuf();
+  image::InitramfsSpec spec;
+  spec.guest_init = dir / "init";
+  spec.modules_dir = artifact->modules_dir;
+  spec.kernel_release = artifact->release;
+  spec.modules = image::kMicrovmModules;
+  spec.busybox = image::kHostBusyboxStatic;
+  spec.extra_files.push_back({"bin/vsock_echo", program_bytes.str(), 0755});
+  ASSERT_TRUE(image::write_initramfs(spec, dir / "initrd.cpio"));
 
   std::string uds = (dir / "v.sock").string();
   auto device = VhostUserVsockDevice::start({dir / "vu.sock", uds, 3});
@@ -113,6 +123,7 @@ TEST(VsockDeviceE2E, RealGuestTalksBothWaysThroughHybridSockets) {
 
   fs::path log = dir / "serial.log";
   auto boot_start = std::chrono::steady_clock::now();
+  const std::string cmdline = build_kernel_cmdline({host_tsc_khz(), true, ""});
   pid_t qemu = ::fork();
   if (qemu == 0) {
     int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -124,7 +135,7 @@ TEST(VsockDeviceE2E, RealGuestTalksBothWaysThroughHybridSockets) {
              "-cpu", "max", "-m", "256", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
              "-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-global", "virtio-mmio.force-legacy=false",
              "-chardev", chardev.c_str(), "-device", "vhost-user-vsock-device,chardev=vsock0", "-kernel", kernel,
-             "-initrd", initrd.c_str(), "-append", "console=ttyS0 quiet panic=-1 tsc_early_khz=2000000",
+             "-initrd", initrd.c_str(), "-append", cmdline.c_str(),
              static_cast<char*>(nullptr));
     ::_exit(127);
   }
