@@ -24,36 +24,43 @@ Result<void> write_all(int fd, std::string_view data, const std::filesystem::pat
   return {};
 }
 
+}  // namespace
+
 std::string temp_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rng() % 1000000000);
 }
 
-}  // namespace
+Result<void> write_file_durable(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd) return fail_errno("create " + path.string(), errno);
+  if (auto ok = write_all(fd.get(), contents, path); !ok) return ok;
+  // O_CREAT's mode is filtered by the umask; the caller asked for exactly `mode`.
+  if (::fchmod(fd.get(), mode) != 0) return fail_errno("chmod " + path.string(), errno);
+  if (::fsync(fd.get()) != 0) return fail_errno("fsync " + path.string(), errno);
+  return {};
+}
+
+Result<void> fsync_directory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail_errno("open directory " + dir.string(), errno);
+  if (::fsync(fd.get()) != 0) return fail_errno("fsync " + dir.string(), errno);
+  return {};
+}
 
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
   const std::filesystem::path temp = path.string() + temp_suffix();
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) return fail_errno("create " + temp.string(), errno);
-  if (auto ok = write_all(fd.get(), contents, temp); !ok) {
+  if (auto ok = write_file_durable(temp, contents, mode); !ok) {
     ::unlink(temp.c_str());
     return ok;
   }
-  if (::fsync(fd.get()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return fail_errno("fsync " + temp.string(), err);
-  }
-  fd.reset();
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
     return fail_errno("rename " + temp.string() + " -> " + path.string(), err);
   }
   // The rename itself is durable only once the directory entry is on disk.
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd) ::fsync(dirfd.get());
+  fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
   return {};
 }
 

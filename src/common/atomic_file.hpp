@@ -9,6 +9,14 @@
 
 namespace microagent {
 
+// Creates or truncates `path`, writes `contents`, fsyncs. Not atomic by itself:
+// callers write a temp name (or into a temp directory) and rename.
+Result<void> write_file_durable(const std::filesystem::path& path, std::string_view contents, unsigned mode = 0644);
+// fsync a directory so a rename inside it survives a crash.
+Result<void> fsync_directory(const std::filesystem::path& dir);
+// A random suffix for temp names that concurrent processes share a directory with.
+std::string temp_suffix();
+
 // temp file in the same directory, fsync, rename over `path`, fsync the directory.
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view contents,
                                unsigned mode = 0644);

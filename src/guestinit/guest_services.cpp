@@ -14,15 +14,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/unique_fd.hpp"
 #include "guestinit/connect_server.hpp"
 #include "guestinit/console_log.hpp"
+#include "guestinit/console_shell.hpp"
 #include "guestinit/control_channel.hpp"
 #include "guestinit/guest_clock.hpp"
 #include "guestinit/mounts.hpp"
 #include "guestinit/power.hpp"
+#include "guestinit/power_button.hpp"
 #include "guestinit/result_sender.hpp"
 
 namespace microagent::guestinit {
@@ -90,10 +93,10 @@ void send_readiness(const std::string& guest_ready_at, const std::string& shell_
   ::_exit(1);
 }
 
-// One host command on the control port; halt never returns.
-void serve_control(int listener, const GuestConfig& config) {
+// One host command on the control port; true when it was halt (already acknowledged).
+bool serve_control(int listener) {
   UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!fd) return;
+  if (!fd) return false;
   std::string line;
   const std::uint64_t deadline = monotonic_ms() + 2000;
   char c;
@@ -109,11 +112,15 @@ void serve_control(int listener, const GuestConfig& config) {
   auto command = parse_control_command(line);
   if (!command) {
     write_all(fd.get(), control_reply(false, command.error().message));
-    return;
+    return false;
   }
-  log_line("halt requested by the host");
   write_all(fd.get(), control_reply(true));
-  fd.reset();
+  return true;
+}
+
+[[noreturn]] void halt_services(const GuestConfig& config, ConsoleShell& console, std::string_view reason) {
+  log_line(std::string(reason) + ": halting");
+  console.hang_up();
   halt_guest(config);
 }
 
@@ -154,21 +161,38 @@ void unmount_or_remount(const std::string& target) {
   UniqueFd connect_listener = listen_vsock(kConnectPort);
   UniqueFd control_listener = listen_vsock(kControlPort);
   if (connect_listener) send_readiness(guest_ready_at, rfc3339_now());
+  // The modules were loaded before this process started, and loading them
+  // creates the input device and its node synchronously: one scan is enough.
+  PowerButtonWatcher power_button = PowerButtonWatcher::open();
+  if (power_button.device_count() == 0) log_line("no ACPI power button input device: system_powerdown will not halt this guest");
+  ConsoleShell console;
+  console.start(monotonic_ms());
+  std::vector<pollfd> fds;
   while (true) {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    pid_t reaped;
+    while ((reaped = ::waitpid(-1, nullptr, WNOHANG)) > 0) console.on_exit(reaped, monotonic_ms());
+    console.respawn_if_due(monotonic_ms());
+    fds = {{connect_listener.get(), POLLIN, 0}, {control_listener.get(), POLLIN, 0}};
+    for (const int fd : power_button.fds()) fds.push_back({fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), console.poll_timeout_ms(monotonic_ms(), 1000)) < 0 && errno != EINTR) {
+      ::usleep(100000);
     }
-    pollfd fds[2] = {{connect_listener.get(), POLLIN, 0}, {control_listener.get(), POLLIN, 0}};
-    if (::poll(fds, 2, 1000) < 0 && errno != EINTR) ::usleep(100000);
     if (fds[0].revents & POLLIN) {
       UniqueFd stream(::accept4(connect_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (stream && ::fork() == 0) {
         connect_listener.reset();
         control_listener.reset();
+        power_button.close();
         serve_connect_session(stream.get());
         ::_exit(0);
       }
     }
-    if (fds[1].revents & POLLIN) serve_control(control_listener.get(), config);
+    if ((fds[1].revents & POLLIN) && serve_control(control_listener.get())) {
+      halt_services(config, console, "halt requested by the host");
+    }
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents != 0 && power_button.pressed(fds[i].fd)) halt_services(config, console, "power button pressed");
+    }
   }
 }
 
@@ -199,6 +223,7 @@ void halt_guest(const GuestConfig& config) {
   ::sync();
   for (auto it = config.disks.rbegin(); it != config.disks.rend(); ++it) unmount_or_remount(it->mount);
   if (!config.root_device.empty()) unmount_or_remount(kNewRoot);
+  log_line("halted cleanly: powering off");
   power_off();
 }
 

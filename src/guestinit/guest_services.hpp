@@ -1,9 +1,11 @@
 #pragma once
 // What a kept-alive guest (GuestConfig::keep_alive, a started workspace) serves
 // besides its workload: `connect` sessions on vsock port 1025 and host
-// commands (halt) on port 1026, plus the readiness lines it sends to the host.
-// They run in one process forked from PID 1, so a workload that runs in PID 1
-// never delays a shell, and a shell never delays the workload.
+// commands (halt) on port 1026, plus the readiness lines it sends to the host;
+// a respawning root shell on the serial console (console_shell.hpp); and a
+// clean halt on the ACPI power button (power_button.hpp). They run in one
+// process forked from PID 1, so a workload that runs in PID 1 never delays a
+// shell, and a shell never delays the workload. `run` guests start none of it.
 #include <sys/types.h>
 
 #include <string>

@@ -9,7 +9,7 @@
 
 #include "common/sha256.hpp"
 #include "common/unique_fd.hpp"
-#include "image/file_io.hpp"
+#include "common/atomic_file.hpp"
 #include "image/host_command.hpp"
 #include "image/module_order.hpp"
 #include "image/newc_archive.hpp"
@@ -28,7 +28,7 @@ Result<std::vector<std::string>> resolve_modules(const InitramfsSpec& spec) {
   if (spec.kernel_release.empty() || spec.modules_dir.empty()) {
     return fail(ErrorCode::invalid_request, "initramfs modules need a kernel release and a modules directory");
   }
-  auto dep = read_whole_file(spec.modules_dir / "modules.dep");
+  auto dep = read_file(spec.modules_dir / "modules.dep");
   if (!dep) {
     return fail(ErrorCode::not_found, "no modules.dep in " + spec.modules_dir.string() +
                                           ": run: depmod -b <artifact dir> " + spec.kernel_release +
@@ -36,7 +36,7 @@ Result<std::vector<std::string>> resolve_modules(const InitramfsSpec& spec) {
   }
   auto index = ModuleIndex::parse(*dep);
   if (!index) return std::unexpected(index.error());
-  if (auto builtin = read_whole_file(spec.modules_dir / "modules.builtin")) index->add_builtin(*builtin);
+  if (auto builtin = read_file(spec.modules_dir / "modules.builtin")) index->add_builtin(*builtin);
   return index->load_order(spec.modules);
 }
 
@@ -75,7 +75,7 @@ Result<NewcTree> build_tree(const InitramfsSpec& spec) {
   if (auto r = add("dev/console", {Kind::char_device, 0600, {}, 5, 1}); !r) return std::unexpected(r.error());
   if (auto r = add("dev/null", {Kind::char_device, 0666, {}, 1, 3}); !r) return std::unexpected(r.error());
 
-  auto init = read_whole_file(spec.guest_init);
+  auto init = read_file(spec.guest_init);
   if (!init) {
     return fail(ErrorCode::not_found, "guest init " + spec.guest_init.string() +
                                           " is unreadable (" + init.error().message +
@@ -88,7 +88,7 @@ Result<NewcTree> build_tree(const InitramfsSpec& spec) {
   std::string order_text;
   const std::string modules_root = "lib/modules/" + spec.kernel_release + "/";
   for (const auto& relpath : *order) {
-    auto ko = read_whole_file(spec.modules_dir / relpath);
+    auto ko = read_file(spec.modules_dir / relpath);
     if (!ko) {
       return fail(ErrorCode::not_found, "module " + relpath + " listed in modules.dep is missing from " +
                                             spec.modules_dir.string() + ": run: microagent kernel fetch --force");
@@ -108,7 +108,7 @@ Result<NewcTree> build_tree(const InitramfsSpec& spec) {
   }
 
   if (spec.busybox) {
-    auto binary = read_whole_file(*spec.busybox);
+    auto binary = read_file(*spec.busybox);
     if (!binary) {
       return fail(ErrorCode::not_found, "busybox " + spec.busybox->string() + " is unreadable (" +
                                             binary.error().message + "): apt-get install busybox-static");

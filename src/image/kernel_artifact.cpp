@@ -12,7 +12,7 @@
 
 #include "common/sha256.hpp"
 #include "image/bzimage.hpp"
-#include "image/file_io.hpp"
+#include "common/atomic_file.hpp"
 #include "image/host_command.hpp"
 #include "image/kernel_deb.hpp"
 
@@ -126,7 +126,7 @@ Result<void> rename_into(const fs::path& from, const fs::path& to) {
 // Turns the extracted package tree into the artifact layout.
 Result<std::map<std::string, std::string>> build_artifact_files(const fs::path& tree, const std::string& release) {
   const fs::path boot = tree / "boot";
-  auto bzimage = read_whole_file(boot / ("vmlinuz-" + release));
+  auto bzimage = read_file(boot / ("vmlinuz-" + release));
   if (!bzimage) return std::unexpected(bzimage.error());
   auto vmlinux = extract_vmlinux(*bzimage);
   if (!vmlinux) return std::unexpected(vmlinux.error());
@@ -135,8 +135,8 @@ Result<std::map<std::string, std::string>> build_artifact_files(const fs::path& 
                                             " has no Xen PVH entry note: QEMU cannot boot it with -kernel; "
                                             "use a kernel built with CONFIG_PVH=y (Debian's cloud kernel is)");
   }
-  if (auto w = write_file_synced(tree / "vmlinux", *vmlinux); !w) return std::unexpected(w.error());
-  if (auto w = write_file_synced(tree / "bzImage", *bzimage); !w) return std::unexpected(w.error());
+  if (auto w = write_file_durable(tree / "vmlinux", *vmlinux); !w) return std::unexpected(w.error());
+  if (auto w = write_file_durable(tree / "bzImage", *bzimage); !w) return std::unexpected(w.error());
   std::map<std::string, std::string> sha{{"vmlinux", sha256_hex(*vmlinux)}, {"bzImage", sha256_hex(*bzimage)}};
   if (auto r = rename_into(boot / ("config-" + release), tree / "config"); !r) return std::unexpected(r.error());
   if (fs::exists(boot / ("System.map-" + release))) {
@@ -235,7 +235,7 @@ Result<KernelArtifact> load_kernel_artifact(const fs::path& cache_root) {
     release = fs::read_symlink(current, ec).string();
     if (ec) return fail(ErrorCode::internal, "cannot read " + current.string() + ": " + ec.message());
   } else {
-    auto text = read_whole_file(current);
+    auto text = read_file(current);
     if (!text) return std::unexpected(text.error());
     release = trim(*text);
   }
@@ -244,7 +244,7 @@ Result<KernelArtifact> load_kernel_artifact(const fs::path& cache_root) {
                                          " --force");
   }
   KernelArtifact artifact = artifact_at(cache_root / release, release);
-  auto manifest_text = read_whole_file(artifact.dir / "manifest.json");
+  auto manifest_text = read_file(artifact.dir / "manifest.json");
   if (!manifest_text) {
     return fail(ErrorCode::not_found, "kernel " + release + " in " + cache_root.string() + " has no manifest.json: " +
                                           kFetchHint + " --force");
@@ -334,7 +334,7 @@ Result<KernelArtifact> fetch_kernel_artifact(const KernelFetchOptions& options) 
       {"sha256", built.sha256},
       {"fetchedAt", utc_now()},
   };
-  if (auto w = write_file_synced(tree / "manifest.json", manifest.dump(2) + "\n"); !w) return std::unexpected(w.error());
+  if (auto w = write_file_durable(tree / "manifest.json", manifest.dump(2) + "\n"); !w) return std::unexpected(w.error());
 
   auto installed = install_tree(tree, root, built, options.force);
   if (!installed) return std::unexpected(installed.error());

@@ -12,11 +12,15 @@
 namespace microagent::image {
 
 // DESIGN.md section 4: the drivers a Linux guest on QEMU `microvm` needs
-// (virtio-mmio/pci transport, block, net, console, vsock), in a known-good order.
+// (virtio-mmio/pci transport, block, net, console, vsock), in a known-good order,
+// then the ACPI power button (`button`: QMP system_powerdown arrives through
+// microvm's ACPI GED as a "Power Button" input device) and `evdev`, which gives
+// guest init /dev/input/event* to watch it on. Neither has dependencies.
 inline const std::vector<std::string> kMicrovmModules = {
     "virtio_ring",   "virtio",         "virtio_mmio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
     "virtio_pci",    "virtio_blk",     "failover",    "net_failover",          "virtio_net",
     "virtio_console", "vsock",         "vmw_vsock_virtio_transport_common",    "vmw_vsock_virtio_transport",
+    "button",        "evdev",
 };
 // Hyper-V guests (VMBus, storage, network, hv_sock); their dependencies come from modules.dep.
 inline const std::vector<std::string> kHypervModules = {"hv_vmbus", "hv_storvsc", "hv_netvsc", "hv_sock"};

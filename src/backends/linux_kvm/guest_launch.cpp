@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "backends/linux_kvm/host_tsc.hpp"
+#include "backends/linux_kvm/host_profile.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -56,7 +56,7 @@ Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& confi
   plan.machine.initrd = config.initrd_path;
   plan.machine.memory_mib = config.memory_mib;
   plan.machine.cpu_count = config.cpu_count;
-  plan.machine.kernel_cmdline = build_kernel_cmdline(KernelCmdlineSpec{host_tsc_khz(), true, *param});
+  plan.machine.kernel_cmdline = build_kernel_cmdline(KernelCmdlineSpec{host_profile().tsc_khz, true, *param});
   return plan;
 }
 

@@ -8,6 +8,7 @@
 #include "backends/linux_kvm/doctor_checks.hpp"
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/host_tsc.hpp"
+#include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
 #include "backends/linux_kvm/workspace_lifecycle.hpp"
@@ -108,7 +109,7 @@ Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
   if (!find_program("qemu-system-x86_64")) {
     return fail(ErrorCode::host_unavailable, "qemu-system-x86_64 is not installed: apt-get install qemu-system-x86");
   }
-  const AccelChoice accel = choose_accel();
+  const AccelChoice accel = host_profile().accel;
   return make_event(request, State::unknown, "host can run this workspace: " + accel.reason);
 }
 
@@ -134,7 +135,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   auto record = [&](const Event& event) { return store.record(event); };
   if (auto ok = record(make_event(request, State::prepared, "workspace prepared")); !ok) return std::unexpected(ok.error());
 
-  const AccelChoice accel = choose_accel();
+  const AccelChoice accel = host_profile().accel;
   auto sockets = plan_sockets(store.dir());
   if (!sockets) return std::unexpected(sockets.error());
   VmLaunchSpec launch;

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "backends/linux_kvm/guest_launch.hpp"
+#include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/qmp_client.hpp"
 #include "backends/linux_kvm/runtime_shim.hpp"
@@ -200,7 +201,7 @@ Result<Event> start_workspace(const protocol::Request& request) {
   std::filesystem::remove(store.result_path(), ec);
   std::filesystem::remove(store.readiness_path(), ec);
 
-  const AccelChoice accel = choose_accel();
+  const AccelChoice accel = host_profile().accel;
   auto sockets = plan_sockets(store.dir());
   if (!sockets) return std::unexpected(sockets.error());
   ShimLaunch launch;
@@ -310,7 +311,11 @@ Result<Event> stop_workspace(const protocol::Request& request) {
   }
   if (auto ok = write_intent(store, shim::Intent::stop); !ok) return std::unexpected(ok.error());
   store.record(event_for(request, State::stopping, "stop requested"));
-  signal_vm(vm, SIGTERM, 5s);  // QEMU exits cleanly on SIGTERM
+  // QMP `quit` first (QEMU flushes its disks and exits); a QEMU that no longer
+  // answers gets SIGTERM, then SIGKILL.
+  if (auto qmp = QmpClient::connect(vm.qmp, 2s); !(qmp && qmp_quit(*qmp) && wait_for_exit(vm.qemu_pid, 5s))) {
+    signal_vm(vm, SIGTERM, 5s);
+  }
   return await_final_event(store, request, vm, {State::stopped, "stopped by request"});
 }
 
@@ -345,12 +350,14 @@ Result<Event> quarantine_workspace(const protocol::Request& request) {
   }
   const bool capture = !(request.raw.contains("options") && request.raw["options"].is_object() &&
                          request.raw["options"].value("noCapture", false));
+  // One QMP connection for the whole sequence: severing deletes the QMP socket's
+  // path, but an open connection keeps working.
+  auto qmp = QmpClient::connect(vm.qmp, 2s);
   std::string evidence = "evidence capture skipped (--no-capture)";
   if (capture) {
     // Best effort: a failed capture must not keep a suspect VM connected.
     const auto file = store.dir() / "evidence" / "vm-state.bin";
     ensure_directory(file.parent_path(), 0700);
-    auto qmp = QmpClient::connect(vm.qmp, 2s);
     if (!qmp) {
       evidence = "evidence capture failed: " + qmp.error().message;
     } else if (auto captured = qmp_capture_migration_stream(*qmp, file, 60s)) {
@@ -365,7 +372,7 @@ Result<Event> quarantine_workspace(const protocol::Request& request) {
   if (vm.shim_alive()) ::kill(vm.shim_pid, SIGUSR1);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(vm.vsock)) std::this_thread::sleep_for(10ms);
-  signal_vm(vm, SIGKILL, 5s);
+  if (!(qmp && qmp_quit(*qmp) && wait_for_exit(vm.qemu_pid, 5s))) signal_vm(vm, SIGKILL, 5s);
   auto final_event = await_final_event(store, request, vm, {State::quarantined, "quarantined"});
   if (!final_event) return final_event;
   if (final_event->state == State::quarantined) {

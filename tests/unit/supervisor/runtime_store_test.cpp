@@ -4,6 +4,9 @@
 
 #include <fstream>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common/atomic_file.hpp"
 
 namespace microagent::supervisor {
@@ -74,6 +77,38 @@ TEST_F(RuntimeStoreTest, RuntimeAndResultFiles) {
   EXPECT_FALSE(*no_result);
   ASSERT_TRUE(store.write_result({{"exitCode", 0}}));
   EXPECT_EQ((**store.read_result())["exitCode"], 0);
+}
+
+TEST_F(RuntimeStoreTest, ConcurrentWritersNeverInterleaveEvents) {
+  RuntimeStore store(root, "ws");
+  ASSERT_TRUE(store.create());
+  constexpr int kWriters = 3, kEach = 40;
+  std::vector<pid_t> children;
+  for (int w = 0; w < kWriters; ++w) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      for (int i = 0; i < kEach; ++i) {
+        if (!store.record(event(protocol::State::running, std::to_string(w) + ":" + std::to_string(i)))) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto history = store.history();
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), static_cast<size_t>(kWriters * kEach));
+  std::vector<int> next(kWriters, 0);
+  for (const auto& e : *history) {
+    const int writer = std::stoi(e.detail.substr(0, e.detail.find(':')));
+    EXPECT_EQ(std::stoi(e.detail.substr(e.detail.find(':') + 1)), next[writer]++) << "writer " << writer << " out of order";
+  }
+  auto latest = store.latest();
+  ASSERT_TRUE(latest && *latest);  // event.json always parses
 }
 
 TEST_F(RuntimeStoreTest, LockSerialisesCommands) {
