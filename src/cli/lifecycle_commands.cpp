@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/guest_assets.hpp"
+#include "cli/platform_routing.hpp"
 #include "cli/workspace_client.hpp"
 #include "cli/workspace_request.hpp"
 
@@ -18,6 +19,8 @@ using nlohmann::json;
 // The workspace config for create/start: from flags, or the one stored at create time.
 Result<json> workspace_config(const GlobalOptions& global, const std::string& name, const RunOptions& options,
                               bool flags_given) {
+  // A backend this host cannot serve fails before any initramfs is built.
+  if (auto routed = check_backend_here(global.backend); !routed) return std::unexpected(routed.error());
   const auto stored = std::filesystem::path(absolute_state_dir(global)) / name / "config.json";
   if (!flags_given && std::filesystem::exists(stored)) {
     std::ifstream in(stored);

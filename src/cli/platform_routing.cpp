@@ -1,5 +1,9 @@
 #include "cli/platform_routing.hpp"
 
+#include <cstdlib>
+
+#include "common/wsl_host.hpp"
+
 #include <fmt/core.h>
 
 namespace microagent::cli {
@@ -49,6 +53,15 @@ Result<void> check_backend_for_host(std::string_view backend, HostPlatform platf
   std::string all;
   for (const auto& entry : kBackends) all += (all.empty() ? "" : ", ") + std::string(entry.backend);
   return fail(ErrorCode::invalid_request, fmt::format("unknown backend '{}': expected one of {}", backend, all));
+}
+
+Result<void> check_backend_here(std::string_view backend) {
+  if (auto ok = check_backend_for_host(backend); !ok) return ok;
+  if (backend == "wsl2") {
+    const char* distro = std::getenv("WSL_DISTRO_NAME");
+    return require_wsl2(detect_wsl(HostRoot("/"), distro ? distro : ""));
+  }
+  return {};
 }
 
 }  // namespace microagent::cli

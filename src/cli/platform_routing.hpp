@@ -21,5 +21,7 @@ std::string_view to_string(HostPlatform platform);
 // a backend of another platform (windows-hyperv on Linux, linux-kvm and wsl2
 // on Windows), naming the backends this host has.
 Result<void> check_backend_for_host(std::string_view backend, HostPlatform platform = this_platform());
+// The same, plus: wsl2 only inside WSL2 (read from the real host).
+Result<void> check_backend_here(std::string_view backend);
 
 }  // namespace microagent::cli

@@ -87,7 +87,7 @@ int print_result(const GlobalOptions& global, const json& event) {
 
 int run(GlobalOptions& global, const RunOptions& options) {
   // Before any image is built or supervisor run: the backend must suit this host.
-  if (auto routed = check_backend_for_host(global.backend); !routed) {
+  if (auto routed = check_backend_here(global.backend); !routed) {
     return report_error(global, std::string(to_string(routed.error().code)), routed.error().message);
   }
   auto supervisor = find_supervisor(global.backend, global.supervisor);

@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
 
 namespace microagent::cli {
@@ -20,6 +21,7 @@ int report(const GlobalOptions& global, const Error& error) {
 
 Result<nlohmann::json> workspace_request(const GlobalOptions& global, const std::string& command, const std::string& name,
                                          std::optional<nlohmann::json> config, const nlohmann::json& extra) {
+  if (auto routed = check_backend_here(global.backend); !routed) return std::unexpected(routed.error());
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return std::unexpected(supervisor.error());
   const auto now = std::chrono::system_clock::now().time_since_epoch();

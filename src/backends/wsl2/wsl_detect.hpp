@@ -8,26 +8,13 @@
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "common/error.hpp"
 #include "common/host_root.hpp"
+#include "common/wsl_host.hpp"
 
 namespace microagent::wsl2 {
 
-struct WslHost {
-  std::string kernel_release;  // /proc/sys/kernel/osrelease
-  bool wsl2_kernel = false;    // release contains "microsoft-standard-WSL2" (any case)
-  bool wsl1_kernel = false;    // "Microsoft" without the WSL2 suffix: WSL1 has no VMs at all
-  std::string distro;          // WSL_DISTRO_NAME
-  bool interop = false;        // /proc/sys/fs/binfmt_misc/WSLInterop or /run/WSL exists
-
-  // A WSL2 kernel alone could be a custom build elsewhere: the WSL environment must agree.
-  bool is_wsl2() const { return wsl2_kernel && (!distro.empty() || interop); }
-  std::string describe() const;  // one line for doctor and errors
-};
-
-// `distro_env` is the value of WSL_DISTRO_NAME ("" when unset).
-WslHost detect_wsl(const HostRoot& root, std::string_view distro_env);
-
-// host_unavailable outside WSL2, naming what was found and the backend to use instead.
-Result<void> require_wsl2(const WslHost& host);
+using microagent::WslHost;
+using microagent::detect_wsl;
+using microagent::require_wsl2;
 
 // Nested KVM gate: /dev/kvm must open, answer API 12 and create a VM; else
 // host_unavailable with the fixes (wsl --update, VT-x/AMD-V and the Virtual

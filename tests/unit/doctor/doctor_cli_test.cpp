@@ -146,6 +146,21 @@ TEST(DoctorCli, WindowsHypervFailsBeforeBuildingAnything) {
   EXPECT_NE(doctor.status.exit_code, 0);
 }
 
+TEST(DoctorCli, Wsl2OutsideWsl2FailsBeforeBuildingAnything) {
+  if (std::getenv("WSL_DISTRO_NAME")) GTEST_SKIP() << "this host is WSL";
+  TempHome home;
+  for (const std::vector<std::string> args : {std::vector<std::string>{"--backend", "wsl2", "--json", "run", "--", "true"},
+                                              std::vector<std::string>{"--backend", "wsl2", "--json", "start", "ws"}}) {
+    auto run = microagent(args, home.path().string());
+    const json error = json::parse(run.out, nullptr, false);
+    ASSERT_FALSE(error.is_discarded()) << run.out << run.err;
+    EXPECT_EQ(error["error"]["code"], "host_unavailable");
+    EXPECT_THAT(error["error"]["message"].get<std::string>(), HasSubstr("WSL2"));
+    EXPECT_EQ(run.status.exit_code, 125);
+    EXPECT_TRUE(fs::is_empty(home.path()));  // nothing built, nothing cached
+  }
+}
+
 TEST(DoctorCli, UnknownBackendIsInvalidRequest) {
   TempHome home;
   auto run = microagent({"--backend", "firecracker", "--json", "run", "--", "true"}, home.path().string());
