@@ -137,6 +137,23 @@ TEST_F(LifecycleTest, InteractiveSessionThroughARealTerminal) {
   EXPECT_EQ(WEXITSTATUS(status), 3);
 }
 
+TEST_F(LifecycleTest, ConsoleInputReachesTheSerialShell) {
+  ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
+  ASSERT_TRUE(wait_shell_ready());
+  auto console = run_cli(tmp.path, {"console", "ws", "echo console-$((6*7))-$(id -u)"});
+  ASSERT_EQ(console.exit_code, 0) << console.err;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string serial;
+  while (std::chrono::steady_clock::now() < deadline) {
+    serial = read_text(tmp.path / "ws" / "serial.log");
+    if (serial.find("console-42-0") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(serial.find("console-42-0"), std::string::npos) << serial;
+  auto logs = run_cli(tmp.path, {"logs", "ws"});
+  EXPECT_NE(logs.out.find("console-42-0"), std::string::npos);
+}
+
 TEST_F(LifecycleTest, KillNineOfQemuIsRecordedAndDeleteLeavesNothing) {
   ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
   const auto rt = runtime();

@@ -1,6 +1,9 @@
 #include "backends/linux_kvm/workspace_lifecycle.hpp"
 
 #include <signal.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -129,7 +132,23 @@ Result<void> send_console_input(const std::filesystem::path& socket, const std::
   if (::send(fd.get(), input.data(), input.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(input.size())) {
     return fail_errno("write console input", errno);
   }
-  return {};
+  // QEMU takes input only as fast as the guest's UART drains, and drops what is
+  // still queued when the client hangs up: stay connected until QEMU has read
+  // it all (SIOCOUTQ: bytes the peer has not consumed), draining the console
+  // output QEMU sends us meanwhile so the guest never blocks on it.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    int queued = 0;
+    if (::ioctl(fd.get(), SIOCOUTQ, &queued) != 0 || queued == 0) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(ErrorCode::internal, fmt::format("the guest console did not take the input in time ({} bytes left)", queued));
+    }
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) {
+      char sink[4096];
+      if (::recv(fd.get(), sink, sizeof sink, MSG_DONTWAIT) == 0) return fail(ErrorCode::conflict, "the console closed");
+    }
+  }
 }
 
 // Ends a running VM the hard way; the shim (if alive) records the final event.
