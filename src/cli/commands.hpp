@@ -7,6 +7,9 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
 
 namespace microagent::cli {
 
@@ -31,6 +34,11 @@ struct RunOptions {
   std::uint64_t output_limit = 1024 * 1024;
   std::vector<std::string> command;
 };
+
+// A supervisor request for `command` on workspace `name` from run/create/start
+// flags, booting the default image (kernel artifact + cached initramfs).
+Result<nlohmann::json> request_from_options(const std::string& command, const GlobalOptions& global,
+                                            const RunOptions& options, const std::string& name);
 
 void add_run_command(CLI::App& app, GlobalOptions& global);
 void add_kernel_command(CLI::App& app, GlobalOptions& global);

@@ -6,10 +6,8 @@
 #include <thread>
 
 #include "cli/commands.hpp"
-#include "cli/guest_assets.hpp"
 #include "cli/platform_routing.hpp"
 #include "cli/workspace_client.hpp"
-#include "cli/workspace_request.hpp"
 
 namespace microagent::cli {
 namespace {
@@ -32,21 +30,7 @@ Result<json> workspace_config(const GlobalOptions& global, const std::string& na
       return config;
     }
   }
-  auto assets = default_image_assets();
-  if (!assets) return std::unexpected(assets.error());
-  WorkspaceRequestInput input;
-  input.state_dir = global.state_dir;
-  input.name = name;
-  input.backend = global.backend;
-  input.memory_mib = options.memory_mib;
-  input.cpus = options.cpus;
-  input.env = options.env;
-  input.workdir = options.workdir;
-  input.output_limit = options.output_limit;
-  input.command = options.command;
-  input.kernel = assets->kernel;
-  input.initrd = assets->initrd;
-  auto request = build_workspace_request("start", input);
+  auto request = request_from_options("start", global, options, name);
   if (!request) return std::unexpected(request.error());
   return (*request)["config"];
 }

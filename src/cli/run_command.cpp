@@ -10,10 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/guest_assets.hpp"
 #include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
-#include "cli/workspace_request.hpp"
 #include "common/base64.hpp"
 
 namespace microagent::cli {
@@ -92,23 +90,7 @@ int run(GlobalOptions& global, const RunOptions& options) {
   }
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return report_error(global, std::string(to_string(supervisor.error().code)), supervisor.error().message);
-  auto assets = default_image_assets();
-  if (!assets) return report_error(global, std::string(to_string(assets.error().code)), assets.error().message);
-
-  WorkspaceRequestInput input;
-  input.state_dir = global.state_dir;
-  input.name = options.name.empty() ? generated_name() : options.name;
-  input.backend = global.backend;
-  input.memory_mib = options.memory_mib;
-  input.cpus = options.cpus;
-  input.env = options.env;
-  input.workdir = options.workdir;
-  input.timeout_seconds = options.timeout_seconds;
-  input.output_limit = options.output_limit;
-  input.command = options.command;
-  input.kernel = assets->kernel;
-  input.initrd = assets->initrd;
-  auto request = build_workspace_request("run", input);
+  auto request = request_from_options("run", global, options, options.name.empty() ? generated_name() : options.name);
   if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
 
   auto response = call_supervisor(*supervisor, *request);

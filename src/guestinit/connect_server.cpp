@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd_io.hpp"
 #include "common/connect_wire.hpp"
 #include "common/unique_fd.hpp"
 #include "guestinit/guest_clock.hpp"
@@ -39,21 +40,6 @@ struct ChildReport {
   int stage;  // 1 chdir, 2 exec, 3 setup
   int err;
 };
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
-      continue;
-    }
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // Reads the request line; bytes after the '\n' (early frames) go to `rest`.
 std::optional<std::string> read_request_line(int fd, int timeout_ms, std::string& rest) {
@@ -380,7 +366,7 @@ class Session {
 
   void send(wire::FrameType type, std::string_view payload) {
     if (gone_) return;
-    if (!send_all(stream_, wire::encode_frame(type, payload))) end_command(/*host_gone=*/true);
+    if (!send_fully(stream_, wire::encode_frame(type, payload))) end_command(/*host_gone=*/true);
   }
 
   int stream_;
@@ -418,8 +404,8 @@ void finish_stream(int fd) {
 
 void serve_connect_session(int stream_fd, const SessionOptions& options) {
   auto fail_session = [&](const std::string& message, int code) {
-    send_all(stream_fd, wire::encode_frame(wire::FrameType::error, message));
-    send_all(stream_fd, wire::encode_frame(wire::FrameType::exit, wire::encode_exit({code, std::nullopt})));
+    send_fully(stream_fd, wire::encode_frame(wire::FrameType::error, message));
+    send_fully(stream_fd, wire::encode_frame(wire::FrameType::exit, wire::encode_exit({code, std::nullopt})));
     finish_stream(stream_fd);
   };
   std::string rest;
@@ -444,8 +430,8 @@ void serve_connect_session(int stream_fd, const SessionOptions& options) {
   Session session(stream_fd, std::move(*command), request->tty, options);
   auto status = session.pump(std::move(rest));
   if (!status) return;  // the host went away: nobody to tell
-  if (exec_failed) send_all(stream_fd, wire::encode_frame(wire::FrameType::error, describe_failure(failure, launch)));
-  send_all(stream_fd, wire::encode_frame(wire::FrameType::exit, wire::encode_exit(*status)));
+  if (exec_failed) send_fully(stream_fd, wire::encode_frame(wire::FrameType::error, describe_failure(failure, launch)));
+  send_fully(stream_fd, wire::encode_frame(wire::FrameType::exit, wire::encode_exit(*status)));
   finish_stream(stream_fd);
 }
 

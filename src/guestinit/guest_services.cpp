@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd_io.hpp"
 #include "common/clock.hpp"
 #include "common/unique_fd.hpp"
 #include "guestinit/connect_server.hpp"
@@ -54,21 +55,6 @@ UniqueFd listen_vsock(std::uint32_t port) {
   return fd;
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 1000) <= 0) return false;
-      continue;
-    }
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // In a child of the service process: tells the host, then exits.
 void send_readiness(const std::string& guest_ready_at, const std::string& shell_ready_at) {
   const pid_t pid = ::fork();
@@ -83,7 +69,7 @@ void send_readiness(const std::string& guest_ready_at, const std::string& shell_
       if (last_error == EAFNOSUPPORT || last_error == ENODEV) break;
       continue;
     }
-    if (write_all(fd->get(), lines)) {
+    if (write_fully(fd->get(), lines)) {
       debug_line("readiness sent");
       ::_exit(0);
     }
@@ -111,10 +97,10 @@ bool serve_control(int listener) {
   }
   auto command = parse_control_command(line);
   if (!command) {
-    write_all(fd.get(), control_reply(false, command.error().message));
+    write_fully(fd.get(), control_reply(false, command.error().message));
     return false;
   }
-  write_all(fd.get(), control_reply(true));
+  write_fully(fd.get(), control_reply(true));
   return true;
 }
 

@@ -13,42 +13,13 @@
 #include <cstring>
 #include <string>
 
+#include "common/fd_io.hpp"
 #include "common/unique_fd.hpp"
 
 namespace microagent::shim {
 namespace {
 
 namespace wire = connect_wire;
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
-      continue;
-    }
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
-      continue;
-    }
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // SIGWINCH -> one byte on a self-pipe, so the poll loop wakes. One session at a
 // time per process watches the window (the CLI runs one).
@@ -99,11 +70,11 @@ class WindowWatch {
 Result<int> run_connect_session(int stream_fd, const wire::ConnectRequest& request, ConnectIo& io) {
   WindowWatch watch;
   const bool watch_window = request.tty && io.terminal_fd >= 0 && watch.start();
-  if (!send_all(stream_fd, wire::connect_request_to_line(request))) {
+  if (!send_fully(stream_fd, wire::connect_request_to_line(request))) {
     return fail_errno("send the connect request", errno);
   }
   bool stdin_open = io.stdin_fd >= 0;
-  if (!stdin_open && !send_all(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}))) {
+  if (!stdin_open && !send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}))) {
     return fail_errno("send stdin end", errno);
   }
   std::string inbound;
@@ -120,16 +91,16 @@ Result<int> run_connect_session(int stream_fd, const wire::ConnectRequest& reque
       watch.drain();
       winsize ws{};
       if (::ioctl(io.terminal_fd, TIOCGWINSZ, &ws) == 0) {
-        send_all(stream_fd, wire::encode_frame(wire::FrameType::resize, wire::encode_resize({ws.ws_row, ws.ws_col})));
+        send_fully(stream_fd, wire::encode_frame(wire::FrameType::resize, wire::encode_resize({ws.ws_row, ws.ws_col})));
       }
     }
     if (fds[1].revents) {
       const ssize_t n = ::read(io.stdin_fd, buffer, sizeof buffer);
       if (n > 0) {
-        send_all(stream_fd, wire::encode_frame(wire::FrameType::stdin_data, std::string_view(buffer, static_cast<std::size_t>(n))));
+        send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_data, std::string_view(buffer, static_cast<std::size_t>(n))));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         stdin_open = false;
-        send_all(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}));
+        send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}));
       }
     }
     if (!fds[0].revents) continue;
@@ -148,14 +119,14 @@ Result<int> run_connect_session(int stream_fd, const wire::ConnectRequest& reque
       const auto& [type, payload] = **frame;
       switch (type) {
         case wire::FrameType::stdout_data:
-          write_all(io.stdout_fd, payload);
+          write_fully(io.stdout_fd, payload);
           break;
         case wire::FrameType::stderr_data:
-          write_all(io.stderr_fd, payload);
+          write_fully(io.stderr_fd, payload);
           break;
         case wire::FrameType::error:
           io.errors += (io.errors.empty() ? "" : "; ") + payload;
-          write_all(io.stderr_fd, "microagent: " + payload + (request.tty ? "\r\n" : "\n"));
+          write_fully(io.stderr_fd, "microagent: " + payload + (request.tty ? "\r\n" : "\n"));
           break;
         case wire::FrameType::exit: {
           auto status = wire::decode_exit(payload);

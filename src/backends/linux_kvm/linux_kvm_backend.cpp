@@ -10,6 +10,7 @@
 #include "backends/linux_kvm/host_tsc.hpp"
 #include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
+#include "backends/linux_kvm/vm_handle.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
 #include "backends/linux_kvm/workspace_lifecycle.hpp"
 #include "common/clock.hpp"
@@ -18,6 +19,7 @@
 #include "common/process.hpp"
 #include "protocol/doctor.hpp"
 #include "protocol/json_codec.hpp"
+#include "supervisor/event_factory.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -28,20 +30,7 @@ using protocol::Event;
 using protocol::State;
 
 Event make_event(const protocol::Request& request, State state, std::string detail) {
-  Event event;
-  event.identity = *request.identity;
-  event.identity.backend = std::string(kBackendName);
-  event.state = state;
-  event.observed_at = rfc3339_now();
-  event.detail = std::move(detail);
-  return event;
-}
-
-bool process_alive(const json& runtime) {
-  if (runtime.value("qemuExited", false)) return false;
-  if (!runtime.contains("qemuPid") || !runtime["qemuPid"].is_number_integer()) return false;
-  const pid_t pid = runtime["qemuPid"].get<pid_t>();
-  return pid > 0 && ::kill(pid, 0) == 0;
+  return supervisor::event_for(request, kBackendName, state, std::move(detail));
 }
 
 // Human detail for a finished run: what the guest did, or why there is no result.
@@ -124,7 +113,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   if (!lock) return std::unexpected(lock.error());
   if (store.exists()) {
     auto runtime = store.read_runtime();
-    if (runtime && process_alive(*runtime)) {
+    if (runtime && VmHandle::from_runtime(*runtime).qemu_alive()) {
       return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running; stop it or pick another name");
     }
   }

@@ -26,6 +26,7 @@
 #include "shim/final_state.hpp"
 #include "shim/hybrid_vsock.hpp"
 #include "shim/readiness_tracker.hpp"
+#include "supervisor/event_factory.hpp"
 #include "supervisor/runtime_store.hpp"
 
 namespace microagent::linux_kvm {
@@ -42,13 +43,7 @@ constexpr const char* kWorkspaceMount = "/workspace";
 constexpr const char* kWorkspaceDiskSize = "1G";
 
 Event event_for(const protocol::Request& request, State state, std::string detail) {
-  Event e;
-  e.identity = *request.identity;
-  e.identity.backend = "linux-kvm";
-  e.state = state;
-  e.observed_at = rfc3339_now();
-  e.detail = std::move(detail);
-  return e;
+  return supervisor::event_for(request, "linux-kvm", state, std::move(detail));
 }
 
 RuntimeStore store_for(const protocol::Request& request) {
@@ -315,7 +310,12 @@ Result<Event> halt_workspace(const protocol::Request& request) {
   return await_final_event(store, request, vm, {State::halted, "halted"});
 }
 
-Result<Event> stop_workspace(const protocol::Request& request) {
+namespace {
+
+// stop and kill: end a running VM (QMP `quit`, else SIGTERM; or SIGKILL at once);
+// a quarantined workspace without a VM is released to `stopped`.
+Result<Event> end_vm(const protocol::Request& request, shim::Intent intent) {
+  const bool kill = intent == shim::Intent::kill;
   auto store = store_for(request);
   if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
   auto lock = store.lock();
@@ -323,12 +323,18 @@ Result<Event> stop_workspace(const protocol::Request& request) {
   reconcile(store, request);
   const VmHandle vm = handle_of(store);
   if (!vm.qemu_alive()) {
-    if (latest_state(store) == State::quarantined) return record(store, event_for(request, State::stopped, "stopped (was quarantined)"));
+    if (latest_state(store) == State::quarantined) {
+      return record(store, event_for(request, State::stopped, kill ? "killed (was quarantined)" : "stopped (was quarantined)"));
+    }
     auto latest = store.latest();
     if (latest && *latest) return **latest;
     return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
   }
-  if (auto ok = write_intent(store, shim::Intent::stop); !ok) return std::unexpected(ok.error());
+  if (auto ok = write_intent(store, intent); !ok) return std::unexpected(ok.error());
+  if (kill) {
+    signal_vm(vm, SIGKILL, 5s);
+    return await_final_event(store, request, vm, {State::stopped, "killed by request"});
+  }
   store.record(event_for(request, State::stopping, "stop requested"));
   // QMP `quit` first (QEMU flushes its disks and exits); a QEMU that no longer
   // answers gets SIGTERM, then SIGKILL.
@@ -338,23 +344,11 @@ Result<Event> stop_workspace(const protocol::Request& request) {
   return await_final_event(store, request, vm, {State::stopped, "stopped by request"});
 }
 
-Result<Event> kill_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
-  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
-  reconcile(store, request);
-  const VmHandle vm = handle_of(store);
-  if (!vm.qemu_alive()) {
-    if (latest_state(store) == State::quarantined) return record(store, event_for(request, State::stopped, "killed (was quarantined)"));
-    auto latest = store.latest();
-    if (latest && *latest) return **latest;
-    return fail(ErrorCode::not_found, "workspace '" + store.runtime_id() + "' has no events");
-  }
-  if (auto ok = write_intent(store, shim::Intent::kill); !ok) return std::unexpected(ok.error());
-  signal_vm(vm, SIGKILL, 5s);
-  return await_final_event(store, request, vm, {State::stopped, "killed by request"});
-}
+}  // namespace
+
+Result<Event> stop_workspace(const protocol::Request& request) { return end_vm(request, shim::Intent::stop); }
+
+Result<Event> kill_workspace(const protocol::Request& request) { return end_vm(request, shim::Intent::kill); }
 
 Result<Event> quarantine_workspace(const protocol::Request& request) {
   auto store = store_for(request);

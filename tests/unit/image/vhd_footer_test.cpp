@@ -66,7 +66,9 @@ TEST(VhdGeometryTest, SpecificationAlgorithmByHand) {
 TEST(VhdGeometryTest, MatchesQemuImgForTheSameSize) {
   if (!find_program("qemu-img")) GTEST_SKIP() << "qemu-img not installed";
   TempDir dir;
-  for (std::uint64_t bytes : {130968ull, 1ull << 20, 10000000ull, 64ull << 20, 142615040ull, 1ull << 30, 4ull << 30}) {
+  // 17, 31 and 63 sectors per track. Kept small: qemu-img writes out the
+  // zeros of larger disks here (about 7 s per GiB).
+  for (std::uint64_t bytes : {130968ull, 1ull << 20, 10000000ull, 64ull << 20, 142615040ull, 256ull << 20}) {
     auto raw = dir.path() / "raw.img";
     auto vhd = dir.path() / "q.vhd";
     std::filesystem::remove(vhd);
@@ -79,6 +81,7 @@ TEST(VhdGeometryTest, MatchesQemuImgForTheSameSize) {
     EXPECT_EQ(vhd_chs_geometry(footer->current_size / 512), footer->geometry) << bytes << " bytes";
     EXPECT_EQ(footer->geometry.sectors() * 512, footer->current_size) << bytes << " bytes";
 
+    if (bytes > (64ull << 20)) continue;
     std::filesystem::remove(vhd);
     made = run_command({"qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on",
                         raw.string(), vhd.string()});

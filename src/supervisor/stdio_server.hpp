@@ -1,0 +1,18 @@
+#pragma once
+// The body of every supervisor executable: one JSON request on stdin, one JSON
+// response on stdout, exit 0 exactly when the response says ok.
+#include <string>
+
+#include "supervisor/backend.hpp"
+
+namespace microagent::supervisor {
+
+// Termination signals are taken synchronously (signalfd) by whoever runs a VM,
+// so it can tear the VM down and record the final event; SIGPIPE is ignored.
+void block_termination_signals();
+std::string read_request_from_stdin();
+// Serves `request`, prints the response, returns the exit code. An exception
+// escaping a backend becomes an `internal` error response, never a crash.
+int answer_request(Backend& backend, const std::string& request);
+
+}  // namespace microagent::supervisor
