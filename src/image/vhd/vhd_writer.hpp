@@ -29,7 +29,9 @@ struct VhdOptions {
   std::optional<std::array<std::uint8_t, 16>> unique_id;
   std::optional<std::uint32_t> timestamp;  // seconds since 2000-01-01 UTC
   std::array<char, 4> creator_application = vhd::kCreatorMicroagent;
-  VhdGeometryPolicy geometry = VhdGeometryPolicy::specification;
+  // max_chs by default: plain `qemu-img -f vpc` and Hyper-V then both see exactly
+  // the payload size (QEMU sizes unknown creators' disks by CHS otherwise).
+  VhdGeometryPolicy geometry = VhdGeometryPolicy::max_chs;
   unsigned mode = 0644;
 };
 

@@ -90,7 +90,9 @@ class VhdExt4Test : public ::testing::Test {
 
 TEST_F(VhdExt4Test, SpecificationGeometryAcceptedByQemuImg) {
   auto vhd = dir.path() / "ours.vhd";
-  ASSERT_TRUE(write_fixed_vhd(raw, vhd, fixed_options(1000)));
+  auto options = fixed_options(1000);
+  options.geometry = VhdGeometryPolicy::specification;
+  ASSERT_TRUE(write_fixed_vhd(raw, vhd, options));
   EXPECT_EQ(dir_names(dir.path()), (std::vector<std::string>{"ours.vhd", "root.ext4", "tree"}));
 
   auto info = read_vhd_footer(vhd);
