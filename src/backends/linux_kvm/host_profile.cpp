@@ -59,6 +59,7 @@ std::optional<HostProfile> from_json(const json& j, const std::string& key) {
 
 std::string host_profile_key(const std::filesystem::path& kvm_device) {
   auto boot_id = read_file("/proc/sys/kernel/random/boot_id");
+  if (boot_id) boot_id->erase(boot_id->find_last_not_of(" \n") + 1);
   struct stat st {};
   const bool has_kvm = ::stat(kvm_device.c_str(), &st) == 0;
   const char* override_value = std::getenv(std::string(kAccelOverrideEnv).c_str());

@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "backends/linux_kvm/kvm_cpuid.hpp"
 #include "common/unique_fd.hpp"
 
 namespace microagent::linux_kvm {
@@ -111,7 +112,6 @@ constexpr std::uint64_t kCr4Pae = 1u << 5, kCr4Osfxsr = 1u << 9, kCr4Osxmmexcpt 
                         kCr4Osxsave = 1u << 18;
 constexpr std::uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10;
 constexpr std::uint64_t kPteP = 1u << 0, kPteRw = 1u << 1, kPtePs = 1u << 7;
-constexpr std::uint32_t kCpuid1EcxXsave = 1u << 26;
 
 std::string errno_text(const char* what, int err) {
   return fmt::format("{} failed: {}", what, std::strerror(err));
@@ -162,41 +162,9 @@ void set_segment(kvm_segment& s, std::uint16_t selector, std::uint8_t type, bool
   s.unusable = 0;
 }
 
-// <linux/kvm.h> ends struct kvm_cpuid2 in __DECLARE_FLEX_ARRAY, which in C++
-// puts a 1-byte empty struct before `entries`: g++ makes sizeof 12 (so the
-// ioctl numbers KVM_GET_SUPPORTED_CPUID/KVM_SET_CPUID2 encode a wrong size,
-// and KVM answers EINVAL) and moves `entries` to offset 12. Our own header,
-// laid out as the kernel's (nent, padding, entries at 8):
-struct CpuidHeader {
-  std::uint32_t nent;
-  std::uint32_t padding;
-};
-static_assert(sizeof(CpuidHeader) == 8);
-constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
-constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
-
-// Hands the vCPU exactly what the host KVM supports. Returns whether XSAVE is
-// among it (then the guest may set CR4.OSXSAVE and run xsetbv/xsave).
+// Hands the vCPU exactly what the host KVM supports (kvm_cpuid.hpp).
 std::optional<std::string> set_cpuid(const ProbeVm& vm, bool& xsave) {
-  for (std::uint32_t n = 256; n <= 4096; n *= 2) {  // the kernel's KVM_MAX_CPUID_ENTRIES is 256
-    std::vector<std::uint8_t> buf(sizeof(CpuidHeader) + n * sizeof(kvm_cpuid_entry2));
-    CpuidHeader header{n, 0};
-    std::memcpy(buf.data(), &header, sizeof(header));
-    if (::ioctl(vm.kvm.get(), kGetSupportedCpuid, buf.data()) < 0) {
-      if (errno == E2BIG) continue;
-      return errno_text("KVM_GET_SUPPORTED_CPUID", errno);
-    }
-    std::memcpy(&header, buf.data(), sizeof(header));
-    xsave = false;
-    for (std::uint32_t i = 0; i < header.nent && i < n; ++i) {
-      kvm_cpuid_entry2 entry;
-      std::memcpy(&entry, buf.data() + sizeof(CpuidHeader) + i * sizeof(entry), sizeof(entry));
-      if (entry.function == 1) xsave = (entry.ecx & kCpuid1EcxXsave) != 0;
-    }
-    if (::ioctl(vm.vcpu.get(), kSetCpuid2, buf.data()) < 0) return errno_text("KVM_SET_CPUID2", errno);
-    return std::nullopt;
-  }
-  return std::string("KVM_GET_SUPPORTED_CPUID failed: more than 4096 entries");
+  return set_supported_cpuid(vm.kvm.get(), vm.vcpu.get(), xsave);
 }
 
 // Page tables, GDT, code; then registers for 64-bit ring 0 at kCode.
