@@ -95,6 +95,21 @@ TEST_F(LifecycleTest, StartConnectHaltStartKeepsTheDisk) {
   EXPECT_EQ(read_json(tmp.path / "ws" / "event.json"), events.back());
 }
 
+TEST_F(LifecycleTest, InspectDuringStartDoesNotDisturbIt) {
+  // A previous run leaves a runtime.json whose processes are long gone.
+  ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
+  ASSERT_EQ(run_cli(tmp.path, {"kill", "ws"}).exit_code, 0);
+  auto start = spawn_process({(bin_dir() / "microagent").string(), "--state-dir", tmp.path.string(), "start", "ws"},
+                             SpawnOptions{.stdout_fd = -1, .stderr_fd = -1});
+  ASSERT_TRUE(start);
+  while (!start->wait(std::chrono::milliseconds(0))) inspect();
+  EXPECT_EQ(start->wait()->exit_code, 0);
+  auto events = read_json_lines(tmp.path / "ws" / "events.json");
+  std::vector<std::string> states;
+  for (const auto& e : events) states.push_back(e["state"]);
+  EXPECT_EQ(states, (std::vector<std::string>{"prepared", "starting", "running", "stopped", "starting", "running"}));
+}
+
 TEST_F(LifecycleTest, InteractiveSessionThroughARealTerminal) {
   ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
   ASSERT_TRUE(wait_shell_ready());

@@ -77,9 +77,19 @@ bool is_active(std::optional<State> state) {
 
 // A shim that died without recording the end leaves a stale "running": settle it.
 void reconcile(const RuntimeStore& store, const protocol::Request& request) {
-  if (!is_active(latest_state(store))) return;
+  const auto state = latest_state(store);
+  if (!is_active(state)) return;
   const VmHandle vm = handle_of(store);
   if (vm.shim_alive()) return;
+  // Between `starting` and the shim's first runtime.json, the starting
+  // supervisor is the one responsible: it records `failed` itself if need be.
+  if (state == State::starting) {
+    auto runtime = store.read_runtime();
+    if (runtime && runtime->contains("supervisorPid") && (*runtime)["supervisorPid"].is_number_integer() &&
+        process_alive((*runtime)["supervisorPid"].get<pid_t>())) {
+      return;
+    }
+  }
   if (vm.qemu_alive()) {
     ::kill(vm.qemu_pid, SIGKILL);
     wait_for_exit(vm.qemu_pid, 2s);
@@ -234,6 +244,10 @@ Result<Event> start_workspace(const protocol::Request& request) {
   launch.vm.listen_control = true;
   launch.vm.console_input = true;
 
+  // A fresh runtime.json names who is starting the VM until the shim replaces it.
+  if (auto ok = store.write_runtime({{"backend", "linux-kvm"}, {"supervisorPid", ::getpid()}}); !ok) {
+    return std::unexpected(ok.error());
+  }
   if (auto ok = store.record(event_for(request, State::starting, "starting VM (accel " + accel.accel + ")")); !ok) {
     return std::unexpected(ok.error());
   }
