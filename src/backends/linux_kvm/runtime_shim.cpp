@@ -203,8 +203,11 @@ class Shim {
 
   int finish() {
     shim::VmExit exit;
-    if (auto intent = store_.read_document(store_.intent_path()); intent && *intent && (**intent).contains("intent")) {
-      exit.intent = shim::intent_from_string((**intent).value("intent", std::string()));
+    std::string intent_detail;
+    if (auto intent = store_.read_document(store_.intent_path()); intent && *intent && (**intent).is_object()) {
+      const auto& doc = **intent;
+      if (doc.contains("intent") && doc["intent"].is_string()) exit.intent = shim::intent_from_string(doc["intent"]);
+      if (doc.contains("detail") && doc["detail"].is_string()) intent_detail = doc["detail"];
     }
     exit.qemu_status = qemu_exit_;
     exit.guest_panicked = shim::serial_log_shows_panic(tail_of(launch_.vm.machine.serial_log, 65536));
@@ -217,7 +220,8 @@ class Shim {
     runtime_["exitedAt"] = rfc3339_now();
     if (qemu_exit_) runtime_["qemuExit"] = qemu_exit_->describe();
     store_.write_runtime(runtime_);
-    auto event = event_for(launch_, final_state.state, final_state.detail);
+    auto event = event_for(launch_, final_state.state,
+                           intent_detail.empty() ? final_state.detail : final_state.detail + "; " + intent_detail);
     if (result_) event.result = *result_;
     store_.record(event);
     return 0;

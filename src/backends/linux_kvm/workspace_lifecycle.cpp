@@ -97,8 +97,27 @@ void reconcile(const RuntimeStore& store, const protocol::Request& request) {
   store.record(event_for(request, State::failed, "runtime shim exited without recording the VM's end"));
 }
 
-Result<void> write_intent(const RuntimeStore& store, shim::Intent intent) {
-  return store.write_document(store.intent_path(), {{"intent", shim::to_string(intent)}, {"at", rfc3339_now()}});
+// An existing workspace, its command lock held, reconciled, with its VM as recorded.
+struct LockedWorkspace {
+  RuntimeStore store;
+  FileLock lock;
+  VmHandle vm;
+};
+
+Result<LockedWorkspace> lock_workspace(const protocol::Request& request) {
+  auto store = store_for(request);
+  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
+  auto lock = store.lock();
+  if (!lock) return std::unexpected(lock.error());
+  reconcile(store, request);
+  VmHandle vm = handle_of(store);
+  return LockedWorkspace{std::move(store), std::move(*lock), std::move(vm)};
+}
+
+// `detail` is appended to the final event the shim records (quarantine's evidence).
+Result<void> write_intent(const RuntimeStore& store, shim::Intent intent, const std::string& detail = {}) {
+  return store.write_document(store.intent_path(),
+                              {{"intent", shim::to_string(intent)}, {"at", rfc3339_now()}, {"detail", detail}});
 }
 
 // After a lifecycle command ended the VM, the shim records the final event; wait for it.
@@ -296,12 +315,9 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
 }
 
 Result<Event> halt_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
-  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
-  reconcile(store, request);
-  const VmHandle vm = handle_of(store);
+  auto workspace = lock_workspace(request);
+  if (!workspace) return std::unexpected(workspace.error());
+  const auto& [store, lock, vm] = *workspace;
   const auto state = latest_state(store);
   if (!vm.qemu_alive()) {
     if (state == State::halted) return *store.latest().value();
@@ -330,12 +346,9 @@ namespace {
 // a quarantined workspace without a VM is released to `stopped`.
 Result<Event> end_vm(const protocol::Request& request, shim::Intent intent) {
   const bool kill = intent == shim::Intent::kill;
-  auto store = store_for(request);
-  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
-  reconcile(store, request);
-  const VmHandle vm = handle_of(store);
+  auto workspace = lock_workspace(request);
+  if (!workspace) return std::unexpected(workspace.error());
+  const auto& [store, lock, vm] = *workspace;
   if (!vm.qemu_alive()) {
     if (latest_state(store) == State::quarantined) {
       return record(store, event_for(request, State::stopped, kill ? "killed (was quarantined)" : "stopped (was quarantined)"));
@@ -365,12 +378,9 @@ Result<Event> stop_workspace(const protocol::Request& request) { return end_vm(r
 Result<Event> kill_workspace(const protocol::Request& request) { return end_vm(request, shim::Intent::kill); }
 
 Result<Event> quarantine_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
-  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
-  reconcile(store, request);
-  const VmHandle vm = handle_of(store);
+  auto workspace = lock_workspace(request);
+  if (!workspace) return std::unexpected(workspace.error());
+  const auto& [store, lock, vm] = *workspace;
   if (!vm.qemu_alive()) {
     if (latest_state(store) == State::quarantined) return *store.latest().value();
     return record(store, event_for(request, State::quarantined, "quarantined while not running; start is refused"));
@@ -394,28 +404,19 @@ Result<Event> quarantine_workspace(const protocol::Request& request) {
       evidence = "evidence capture failed: " + captured.error().message;
     }
   }
-  if (auto ok = write_intent(store, shim::Intent::quarantine); !ok) return std::unexpected(ok.error());
+  if (auto ok = write_intent(store, shim::Intent::quarantine, evidence); !ok) return std::unexpected(ok.error());
   // The shim severs every host-side endpoint and deletes the sockets; then the VM stops.
   if (vm.shim_alive()) ::kill(vm.shim_pid, SIGUSR1);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(vm.vsock)) std::this_thread::sleep_for(10ms);
   if (!(qmp && qmp_quit(*qmp) && wait_for_exit(vm.qemu_pid, 5s))) signal_vm(vm, SIGKILL, 5s);
-  auto final_event = await_final_event(store, request, vm, {State::quarantined, "quarantined"});
-  if (!final_event) return final_event;
-  if (final_event->state == State::quarantined) {
-    final_event->detail += "; " + evidence;
-    return record(store, *final_event);
-  }
-  return final_event;
+  return await_final_event(store, request, vm, {State::quarantined, "quarantined; " + evidence});
 }
 
 Result<Event> delete_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
-  if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
-  reconcile(store, request);
-  const VmHandle vm = handle_of(store);
+  auto workspace = lock_workspace(request);
+  if (!workspace) return std::unexpected(workspace.error());
+  const auto& [store, lock, vm] = *workspace;
   if (vm.qemu_alive() || vm.shim_alive()) {
     return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running: stop or kill it first");
   }
