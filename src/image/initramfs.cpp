@@ -195,4 +195,30 @@ Result<fs::path> cached_initramfs(const InitramfsSpec& spec, const fs::path& cac
   return path;
 }
 
+Result<void> write_initramfs_with_files(const fs::path& base, const std::vector<InitramfsFile>& files,
+                                        const fs::path& out) {
+  auto base_bytes = read_file(base);
+  if (!base_bytes) return std::unexpected(base_bytes.error());
+  // The kernel looks for the next archive's magic on a 4-byte boundary.
+  base_bytes->resize((base_bytes->size() + 3) & ~std::size_t{3}, '\0');
+  NewcTree tree;
+  for (const auto& file : files) {
+    if (auto ok = tree.add(file.path, NewcNode{NewcNode::Kind::file, file.mode, file.contents, 0, 0}); !ok) return ok;
+  }
+  const fs::path temp = out.string() + temp_suffix();
+  if (auto ok = write_file_durable(temp, *base_bytes); !ok) return ok;
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + temp.string(), errno);
+  if (auto ok = tree.write(fd.get(), false); !ok) {
+    ::unlink(temp.c_str());
+    return ok;
+  }
+  if (::fsync(fd.get()) != 0 || ::rename(temp.c_str(), out.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return fail_errno("write " + out.string(), err);
+  }
+  return {};
+}
+
 }  // namespace microagent::image

@@ -42,6 +42,12 @@ Result<void> write_initramfs(const InitramfsSpec& spec, const std::filesystem::p
 // Hex SHA-256 over every input that shapes the archive; the cache file name.
 Result<std::string> initramfs_cache_key(const InitramfsSpec& spec);
 
+// `base` followed by a second newc archive holding `files`: the kernel unpacks
+// concatenated archives in order, so per-run files (the guest's config.json)
+// ride on a cached initramfs without rebuilding it. Written atomically.
+Result<void> write_initramfs_with_files(const std::filesystem::path& base, const std::vector<InitramfsFile>& files,
+                                        const std::filesystem::path& out);
+
 // <cache_dir>/initramfs-<key>.cpio[.gz], built on a miss; a hit returns the
 // existing file untouched. Safe for concurrent callers (atomic rename).
 Result<std::filesystem::path> cached_initramfs(const InitramfsSpec& spec, const std::filesystem::path& cache_dir);

@@ -115,6 +115,19 @@ TEST_F(RunTest, JsonPrintsTheFinalEventWithTheResult) {
   EXPECT_EQ(*out, "hello\n/tmp\n");
 }
 
+TEST_F(RunTest, ConfigTooLargeForTheCommandLineTravelsInTheInitramfs) {
+  // 8 KiB of environment and a 4 KiB script: far past the kernel command line.
+  const std::string big(8192, 'x');
+  std::string script = "echo ${#BIG}";
+  for (int i = 0; i < 400; ++i) script += "; : padding-" + std::to_string(i);
+  auto run = run_cli(tmp.path, {"run", "--name", "large", "--env", "BIG=" + big, "--", "sh", "-c", script});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "8192\n");
+  auto runtime_json = read_json(runtime("large") / "runtime.json");
+  EXPECT_EQ(runtime_json["kernelCmdline"].get<std::string>().find("microagent.config="), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(runtime("large") / "initrd-with-config.cpio"));
+}
+
 TEST_F(RunTest, SignalledWorkloadMapsToShellExitCode) {
   auto run = run_cli(tmp.path, {"run", "--name", "signal", "--", "sh", "-c", "kill -9 $$"});
   EXPECT_EQ(run.exit_code, 128 + 9);

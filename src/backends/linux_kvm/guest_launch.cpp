@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "backends/linux_kvm/host_profile.hpp"
+#include "image/initramfs.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -47,17 +48,28 @@ Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& confi
 
   GuestLaunchPlan plan;
   plan.guest = std::move(guest);
+  // Small configs ride on the kernel command line; larger ones go into the
+  // initramfs as microagent/config.json (materialize_guest_config).
   auto param = encode_config_cmdline_param(plan.guest);
-  if (!param) {
-    return fail(ErrorCode::invalid_request, "command and environment are too large for the kernel command line "
-                                            "(limit about 1 KiB of JSON); pass large inputs through a file instead");
-  }
+  plan.config_in_initramfs = !param.has_value();
   plan.machine.kernel = config.kernel_path;
   plan.machine.initrd = config.initrd_path;
   plan.machine.memory_mib = config.memory_mib;
   plan.machine.cpu_count = config.cpu_count;
-  plan.machine.kernel_cmdline = build_kernel_cmdline(KernelCmdlineSpec{host_profile().tsc_khz, true, *param});
+  plan.machine.kernel_cmdline = build_kernel_cmdline(KernelCmdlineSpec{host_profile().tsc_khz, true, param.value_or("")});
   return plan;
+}
+
+Result<void> materialize_guest_config(GuestLaunchPlan& plan, const std::filesystem::path& runtime_dir) {
+  if (!plan.config_in_initramfs) return {};
+  const auto initrd = runtime_dir / "initrd-with-config.cpio";
+  if (auto ok = image::write_initramfs_with_files(plan.machine.initrd, {{kInitramfsConfigPath, guest_config_to_json(plan.guest), 0600}},
+                                                  initrd);
+      !ok) {
+    return ok;
+  }
+  plan.machine.initrd = initrd;
+  return {};
 }
 
 }  // namespace microagent::linux_kvm

@@ -118,6 +118,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
     }
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  if (auto ok = materialize_guest_config(*plan, store.dir()); !ok) return std::unexpected(ok.error());
   std::error_code ec;
   std::filesystem::remove(store.result_path(), ec);
 

@@ -237,6 +237,7 @@ Result<Event> start_workspace(const protocol::Request& request) {
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   if (auto ok = ensure_workspace_disk(store); !ok) return std::unexpected(ok.error());
+  if (auto ok = materialize_guest_config(*plan, store.dir()); !ok) return std::unexpected(ok.error());
   store.write_document(store.config_path(), protocol::to_json(config));
   if (!state) record(store, event_for(request, State::prepared, "workspace prepared"));
   std::error_code ec;
