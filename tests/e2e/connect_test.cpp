@@ -61,27 +61,6 @@ Captured run_session(const std::filesystem::path& vsock, const wire::ConnectRequ
   return c;
 }
 
-// Reads readiness lines from the guest's control connection until both arrived.
-std::string read_readiness(int listener, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string lines;
-  UniqueFd conn;
-  while (std::chrono::steady_clock::now() < deadline && lines.find("shellReady") == std::string::npos) {
-    const int fd = conn ? conn.get() : listener;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    if (!conn) {
-      conn.reset(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-      continue;
-    }
-    char buffer[1024];
-    const ssize_t n = ::read(conn.get(), buffer, sizeof buffer);
-    if (n <= 0) conn.reset();
-    else lines.append(buffer, static_cast<std::size_t>(n));
-  }
-  return lines;
-}
-
 TEST(ConnectE2E, KeptAliveGuestServesSessionsAndHaltsOnRequest) {
   ASSERT_TRUE(e2e::kernel_available()) << "no cached kernel: run build/bin/microagent kernel fetch";
   auto assets = cli::default_image_assets();
@@ -115,7 +94,7 @@ TEST(ConnectE2E, KeptAliveGuestServesSessionsAndHaltsOnRequest) {
   ASSERT_TRUE((*session)->wait_until_running(10s));
 
   // Readiness: both events on the control port.
-  const std::string readiness = read_readiness((*session)->control_listener(), 30s);
+  const std::string readiness = e2e::read_readiness((*session)->control_listener(), 30s);
   EXPECT_NE(readiness.find("\"event\":\"guestReady\""), std::string::npos) << readiness;
   EXPECT_NE(readiness.find("\"event\":\"shellReady\""), std::string::npos) << readiness;
   std::printf("readiness after %lld ms:\n%s", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - booted).count()), readiness.c_str());

@@ -1,11 +1,15 @@
 #include "e2e_support.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "common/paths.hpp"
+#include "common/unique_fd.hpp"
 #include "image/kernel_artifact.hpp"
 
 namespace microagent::e2e {
@@ -53,6 +57,26 @@ std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path) {
   std::istringstream in(read_text(path));
   std::string line;
   while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line, nullptr, false));
+  return lines;
+}
+
+std::string read_readiness(int listener, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string lines;
+  UniqueFd conn;
+  while (std::chrono::steady_clock::now() < deadline && lines.find("shellReady") == std::string::npos) {
+    const int fd = conn ? conn.get() : listener;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    if (!conn) {
+      conn.reset(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+      continue;
+    }
+    char buffer[1024];
+    const ssize_t n = ::read(conn.get(), buffer, sizeof buffer);
+    if (n <= 0) conn.reset();
+    else lines.append(buffer, static_cast<std::size_t>(n));
+  }
   return lines;
 }
 

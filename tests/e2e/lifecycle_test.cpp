@@ -99,8 +99,9 @@ TEST_F(LifecycleTest, InspectDuringStartDoesNotDisturbIt) {
   // A previous run leaves a runtime.json whose processes are long gone.
   ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
   ASSERT_EQ(run_cli(tmp.path, {"kill", "ws"}).exit_code, 0);
-  auto start = spawn_process({(bin_dir() / "microagent").string(), "--state-dir", tmp.path.string(), "start", "ws"},
-                             SpawnOptions{.stdout_fd = -1, .stderr_fd = -1});
+  SpawnOptions quiet;
+  quiet.stdout_fd = quiet.stderr_fd = -1;
+  auto start = spawn_process({(bin_dir() / "microagent").string(), "--state-dir", tmp.path.string(), "start", "ws"}, quiet);
   ASSERT_TRUE(start);
   while (!start->wait(std::chrono::milliseconds(0))) inspect();
   EXPECT_EQ(start->wait()->exit_code, 0);

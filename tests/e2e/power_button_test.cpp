@@ -34,27 +34,6 @@ long long ms_since(Clock::time_point start) {
   return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
 }
 
-// Reads readiness lines from the guest's control connection until shellReady arrived.
-std::string read_readiness(int listener, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  std::string lines;
-  UniqueFd conn;
-  while (Clock::now() < deadline && lines.find("shellReady") == std::string::npos) {
-    const int fd = conn ? conn.get() : listener;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    if (!conn) {
-      conn.reset(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-      continue;
-    }
-    char buffer[1024];
-    const ssize_t n = ::read(conn.get(), buffer, sizeof buffer);
-    if (n <= 0) conn.reset();
-    else lines.append(buffer, static_cast<std::size_t>(n));
-  }
-  return lines;
-}
-
 // Polls serial.log until it holds `needle`.
 bool serial_log_shows(const std::filesystem::path& log, const std::string& needle, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -106,7 +85,7 @@ struct KeptAliveGuest {
     ASSERT_TRUE(launched) << launched.error().message;
     session = std::move(*launched);
     ASSERT_TRUE(session->wait_until_running(10s));
-    const std::string readiness = read_readiness(session->control_listener(), 30s);
+    const std::string readiness = e2e::read_readiness(session->control_listener(), 30s);
     ASSERT_NE(readiness.find("\"event\":\"shellReady\""), std::string::npos)
         << readiness << "\n" << e2e::read_text(serial_log());
     std::printf("shellReady after %lld ms\n", ms_since(booted));
