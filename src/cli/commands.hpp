@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/network_flags.hpp"
 #include "common/error.hpp"
 
 namespace microagent::cli {
@@ -29,14 +30,24 @@ struct RunOptions {
   std::int64_t memory_mib = 256;
   std::int64_t cpus = 1;
   std::vector<std::string> env;
-  std::string workdir = "/";
+  std::string workdir;  // empty: the image's WorkingDir, else /
   std::int64_t timeout_seconds = 0;
   std::uint64_t output_limit = 1024 * 1024;
   std::vector<std::string> command;
+  std::string image;  // empty: the embedded default image (initramfs only)
+  std::optional<std::string> entrypoint;
+  std::string user;
+  std::vector<std::string> disks;    // --disk PATH:/mount[:ro|rw]
+  std::vector<std::string> volumes;  // --volume HOSTDIR:/mount[:ro]
+  NetworkFlags network;              // --network, --publish, --mediation (cli/network_flags.hpp)
 };
 
+// --image, --entrypoint, --user, --disk and --volume on run, create and start.
+void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options);
+
 // A supervisor request for `command` on workspace `name` from run/create/start
-// flags, booting the default image (kernel artifact + cached initramfs).
+// flags: the kernel artifact and cached initramfs, plus the image's root disk
+// (built once per image) and the volumes' disks (built here, at prepare time).
 Result<nlohmann::json> request_from_options(const std::string& command, const GlobalOptions& global,
                                             const RunOptions& options, const std::string& name);
 
@@ -47,6 +58,8 @@ void add_lifecycle_commands(CLI::App& app, GlobalOptions& global);
 void add_ps_logs_commands(CLI::App& app, GlobalOptions& global);
 void add_doctor_command(CLI::App& app, GlobalOptions& global);
 void add_connect_command(CLI::App& app, GlobalOptions& global);
+void add_network_command(CLI::App& app, GlobalOptions& global);
+void add_image_command(CLI::App& app, GlobalOptions& global);
 
 // Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.
 int report_error(const GlobalOptions& global, const std::string& code, const std::string& message);

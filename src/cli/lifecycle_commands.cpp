@@ -39,7 +39,9 @@ void add_config_flags(CLI::App* cmd, RunOptions& options) {
   cmd->add_option("--memory", options.memory_mib, "Guest memory in MiB")->capture_default_str();
   cmd->add_option("--cpus", options.cpus, "Guest vCPUs")->capture_default_str();
   cmd->add_option("--env,-e", options.env, "Environment variable K=V (repeatable)");
-  cmd->add_option("--workdir,-w", options.workdir, "Working directory in the guest")->capture_default_str();
+  cmd->add_option("--workdir,-w", options.workdir, "Working directory in the guest (default: the image's, else /)");
+  add_image_and_disk_flags(cmd, options);
+  add_network_flags(cmd, options.network);
   cmd->add_option("command", options.command, "Workload command (after --); none: the workspace just serves connect");
 }
 
@@ -53,7 +55,9 @@ void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& ve
   add_config_flags(cmd, *options);
   cmd->callback([&global, name, options, cmd, protocol_command] {
     const bool flags_given = cmd->count("--memory") + cmd->count("--cpus") + cmd->count("--env") +
-                                 cmd->count("--workdir") + cmd->count("command") > 0;
+                                 cmd->count("--workdir") + cmd->count("command") + count_network_flags(cmd) +
+                             cmd->count("--image") + cmd->count("--entrypoint") + cmd->count("--user") +
+                             cmd->count("--disk") + cmd->count("--volume") > 0;
     auto config = workspace_config(global, *name, *options, flags_given);
     if (!config) {
       global.exit_code = report(global, config.error());

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   microagent::cli::add_ps_logs_commands(app, global);
   microagent::cli::add_doctor_command(app, global);
   microagent::cli::add_connect_command(app, global);
+  microagent::cli::add_network_command(app, global);
+  microagent::cli::add_image_command(app, global);
 
   try {
     app.parse(argc, argv);

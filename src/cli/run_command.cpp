@@ -12,7 +12,9 @@
 #include "cli/commands.hpp"
 #include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
+#include "cli/workspace_disks.hpp"
 #include "common/base64.hpp"
+#include "protocol/json_codec.hpp"
 
 namespace microagent::cli {
 namespace {
@@ -90,9 +92,19 @@ int run(GlobalOptions& global, const RunOptions& options) {
   }
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return report_error(global, std::string(to_string(supervisor.error().code)), supervisor.error().message);
-  auto request = request_from_options("run", global, options, options.name.empty() ? generated_name() : options.name);
-  if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
 
+  const std::string name = options.name.empty() ? generated_name() : options.name;
+  // The run's volume copies go with it, whatever the outcome.
+  struct VolumeCleanup {
+    std::filesystem::path dir;
+    ~VolumeCleanup() {
+      std::error_code ignored;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+    }
+  } volume_cleanup{options.volumes.empty() || !protocol::validate_runtime_id(name) ? std::filesystem::path{}
+                                           : run_volumes_dir(std::filesystem::absolute(global.state_dir).lexically_normal(), name)};
+  auto request = request_from_options("run", global, options, name);
+  if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
   auto response = call_supervisor(*supervisor, *request);
   if (!response) return report_error(global, std::string(to_string(response.error().code)), response.error().message);
   if (!response->value("ok", false)) {
@@ -115,7 +127,9 @@ void add_run_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--memory", options->memory_mib, "Guest memory in MiB")->capture_default_str();
   cmd->add_option("--cpus", options->cpus, "Guest vCPUs")->capture_default_str();
   cmd->add_option("--env,-e", options->env, "Environment variable K=V (repeatable)");
-  cmd->add_option("--workdir,-w", options->workdir, "Working directory in the guest")->capture_default_str();
+  cmd->add_option("--workdir,-w", options->workdir, "Working directory in the guest (default: the image's, else /)");
+  add_image_and_disk_flags(cmd, *options);
+  add_network_flags(cmd, options->network);
   cmd->add_option("--timeout", options->timeout_seconds, "Stop the VM after this many seconds (0: no limit)");
   cmd->add_option("--output-limit", options->output_limit, "Bytes of stdout and of stderr kept, each")->capture_default_str();
   cmd->add_option("command", options->command, "Command and arguments (after --)")->required();

@@ -20,6 +20,10 @@ Result<nlohmann::json> build_workspace_request(const std::string& command, const
     }
     env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& disk : input.disks) {
+    disks.push_back({{"path", disk.path.string()}, {"mode", disk.mode}, {"mount", disk.mount}});
+  }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   nlohmann::json request{
       {"command", command},
@@ -36,11 +40,17 @@ Result<nlohmann::json> build_workspace_request(const std::string& command, const
         {"cpuCount", input.cpus},
         {"command", input.command},
         {"env", env},
-        {"workdir", input.workdir},
+        {"workdir", input.workdir.empty() ? std::string("/") : input.workdir},
+        {"rootfsPath", input.rootfs.string()},
+        {"user", input.user},
+        {"disks", disks},
         {"outputLimit", input.output_limit},
         {"timeoutSeconds", input.timeout_seconds},
         {"network", {{"mode", "user"}}},
         {"result", {{"port", 1024}}}}}};
+  if (!input.image_digest.empty()) {
+    request["config"]["image"] = {{"reference", input.image_reference}, {"digest", input.image_digest}};
+  }
   return request;
 }
 

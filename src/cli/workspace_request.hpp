@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/disk_flags.hpp"
 #include "common/error.hpp"
 
 namespace microagent::cli {
@@ -24,6 +25,11 @@ struct WorkspaceRequestInput {
   std::vector<std::string> command;
   std::filesystem::path kernel;
   std::filesystem::path initrd;
+  std::filesystem::path rootfs;  // an image's cached root disk; empty: initramfs only
+  std::string image_reference;
+  std::string image_digest;
+  std::string user;
+  std::vector<DiskFlag> disks;   // --disk entries, then the built --volume disks
 };
 
 // invalid_request for a bad name or an env entry without '='.

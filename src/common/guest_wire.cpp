@@ -96,6 +96,59 @@ Result<std::vector<GuestDisk>> read_disks(const json& obj) {
   return disks;
 }
 
+json network_to_json(const GuestNetwork& n) {
+  json forwards = json::array();
+  for (const auto& f : n.forwards) forwards.push_back({{"vsockPort", f.vsock_port}, {"guestPort", f.guest_port}});
+  return {{"mode", n.mode},       {"interface", n.interface}, {"address", n.address},
+          {"prefix", n.prefix},   {"gateway", n.gateway},     {"dns", n.dns},
+          {"forwards", forwards}, {"mediationPort", n.mediation_port}};
+}
+
+Result<GuestNetwork> read_network(const json& obj) {
+  constexpr std::string_view what = "guest config network";
+  GuestNetwork n;
+  auto it = obj.find("network");
+  if (it == obj.end() || it->is_null()) return n;
+  if (!it->is_object()) return bad_field("guest config", "network", "an object");
+  const json& net = *it;
+  std::uint64_t prefix = 0, mediation = 0;
+  for (auto r : {read_string(net, "mode", what, n.mode), read_string(net, "interface", what, n.interface),
+                 read_string(net, "address", what, n.address), read_string(net, "gateway", what, n.gateway),
+                 read_u64(net, "prefix", what, 32, prefix),
+                 read_u64(net, "mediationPort", what, std::numeric_limits<std::uint32_t>::max(), mediation)}) {
+    if (!r) return std::unexpected(r.error());
+  }
+  n.prefix = static_cast<int>(prefix);
+  n.mediation_port = static_cast<std::uint32_t>(mediation);
+  if (auto dns = net.find("dns"); dns != net.end() && !dns->is_null()) {
+    if (!dns->is_array()) return bad_field(what, "dns", "an array of strings");
+    for (const auto& server : *dns) {
+      if (!server.is_string()) return bad_field(what, "dns", "an array of strings");
+      n.dns.push_back(server.get<std::string>());
+    }
+  }
+  if (auto forwards = net.find("forwards"); forwards != net.end() && !forwards->is_null()) {
+    if (!forwards->is_array()) return bad_field(what, "forwards", "an array");
+    for (const auto& entry : *forwards) {
+      if (!entry.is_object()) return bad_field(what, "forwards[]", "an object");
+      std::uint64_t vsock_port = 0, guest_port = 0;
+      if (auto r = read_u64(entry, "vsockPort", what, std::numeric_limits<std::uint32_t>::max(), vsock_port); !r) {
+        return std::unexpected(r.error());
+      }
+      if (auto r = read_u64(entry, "guestPort", what, 65535, guest_port); !r) return std::unexpected(r.error());
+      if (vsock_port == 0 || guest_port == 0) {
+        return fail(ErrorCode::invalid_request, "guest config network forwards[]: vsockPort and guestPort are required");
+      }
+      n.forwards.push_back({static_cast<std::uint32_t>(vsock_port), static_cast<std::uint16_t>(guest_port)});
+    }
+  }
+  // An interface without an address is brought up unconfigured (bridged); an address needs its prefix.
+  if (!n.address.empty() && (n.interface.empty() || n.prefix == 0)) {
+    return fail(ErrorCode::invalid_request, "guest config network: an \"address\" needs \"interface\" and \"prefix\"");
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string guest_config_to_json(const GuestConfig& config) {
@@ -108,12 +161,16 @@ std::string guest_config_to_json(const GuestConfig& config) {
       {"env", config.env},
       {"workdir", config.workdir},
       {"hostname", config.hostname},
+      {"user", config.user},
       {"resultPort", config.result_port},
       {"outputLimit", config.output_limit},
       {"rootDevice", config.root_device},
       {"disks", std::move(disks)},
       {"keepAlive", config.keep_alive},
   };
+  // Only when there is something to say: configs without networking stay as short as before.
+  const auto& n = config.network;
+  if (!n.interface.empty() || !n.forwards.empty() || n.mediation_port != 0) doc["network"] = network_to_json(n);
   return doc.dump();
 }
 
@@ -155,6 +212,7 @@ Result<GuestConfig> guest_config_from_json(const std::string& text) {
   std::uint64_t port = config.result_port;
   if (auto r = read_string(obj, "workdir", what, config.workdir); !r) return std::unexpected(r.error());
   if (auto r = read_string(obj, "hostname", what, config.hostname); !r) return std::unexpected(r.error());
+  if (auto r = read_string(obj, "user", what, config.user); !r) return std::unexpected(r.error());
   if (auto r = read_u64(obj, "resultPort", what, std::numeric_limits<std::uint32_t>::max(), port); !r) {
     return std::unexpected(r.error());
   }
@@ -166,6 +224,9 @@ Result<GuestConfig> guest_config_from_json(const std::string& text) {
   auto disks = read_disks(obj);
   if (!disks) return std::unexpected(disks.error());
   config.disks = std::move(*disks);
+  auto network = read_network(obj);
+  if (!network) return std::unexpected(network.error());
+  config.network = std::move(*network);
   if (config.workdir.empty()) config.workdir = "/";
   return config;
 }

@@ -36,11 +36,36 @@ struct GuestDisk {
   bool read_only = false;
 };
 
+// --publish as guest init serves it: a host connection arrives on AF_VSOCK
+// port vsock_port and is relayed to 127.0.0.1:guest_port in the guest.
+struct GuestPortForward {
+  std::uint32_t vsock_port = 0;
+  std::uint16_t guest_port = 0;
+};
+
+// The guest's network as guest init sets it up: `lo` always; when `interface`
+// is set, that NIC gets address/prefix, a default route via gateway and
+// /etc/resolv.conf from dns. mediation_port (0: none) is the vsock port of the
+// host mediation channel, also offered on 127.0.0.1:<port> in the guest.
+struct GuestNetwork {
+  std::string mode = "isolated";  // informational: user | nat | isolated | bridged
+  std::string interface;          // "eth0"; empty: no NIC
+  std::string address;            // IPv4 dotted quad
+  int prefix = 0;
+  std::string gateway;
+  std::vector<std::string> dns;
+  std::vector<GuestPortForward> forwards;
+  std::uint32_t mediation_port = 0;
+};
+
 struct GuestConfig {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;
   std::string workdir = "/";
   std::string hostname = "microagent";
+  // Who runs the workload: "uid[:gid]" or "name[:group]" resolved in the guest's
+  // /etc/passwd and /etc/group (the image's User); empty: root.
+  std::string user;
   std::uint32_t result_port = kResultPort;
   std::uint64_t output_limit = kDefaultOutputLimit;
   // Root disk to switch_root into; empty: run the workload from the initramfs.
@@ -50,6 +75,7 @@ struct GuestConfig {
   // serving connect (port 1025) and control (port 1026) until halted. argv may
   // then be empty: no workload, no result.
   bool keep_alive = false;
+  GuestNetwork network;
 };
 
 struct GuestResult {

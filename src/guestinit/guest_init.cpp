@@ -18,10 +18,13 @@
 #include "guestinit/console_log.hpp"
 #include "guestinit/guest_clock.hpp"
 #include "guestinit/guest_services.hpp"
+#include "guestinit/guest_network.hpp"
+#include "guestinit/port_forward_service.hpp"
 #include "guestinit/modules.hpp"
 #include "guestinit/mounts.hpp"
 #include "guestinit/power.hpp"
 #include "guestinit/result_sender.hpp"
+#include "guestinit/switch_root.hpp"
 #include "guestinit/workload_runner.hpp"
 
 namespace microagent::guestinit {
@@ -50,11 +53,14 @@ GuestResult not_run(std::string error) {
   return result;
 }
 
-// Root disk and data disks; the first failure is the reason the workload cannot run.
+// Root disk (then switch_root into it) and data disks; the first failure is
+// the reason the workload cannot run. Data disks are mounted after the switch
+// so their mount points live in the image's filesystem.
 Result<void> mount_workload_disks(const GuestConfig& config) {
   if (!config.root_device.empty()) {
     if (auto mounted = mount_ext4(config.root_device, kNewRoot, false); !mounted) return mounted;
-    debug_line(std::string("mounted ") + config.root_device + " on " + kNewRoot + " (switch_root not done yet)");
+    if (auto switched = switch_root(kNewRoot); !switched) return switched;
+    debug_line("switched root to " + config.root_device);
   }
   return mount_guest_disks(config.disks);
 }
@@ -126,6 +132,10 @@ void deliver(GuestResult result, std::uint32_t result_port, const std::vector<st
     deliver(std::move(config.error()), result_port, module_failures);
     power_off();
   }
+  // Networking before the workload: lo always, the NIC when there is one, then
+  // the --publish / mediation relays (in `run` guests too).
+  for (const auto& failure : configure_guest_network(config->network)) log_line(failure);
+  start_port_forward_service(config->network);
   // Only started workspaces (keep_alive) talk on the control port, so `run` is unchanged.
   const pid_t services = config->keep_alive ? start_guest_services(*config, rfc3339_now()) : -1;
   if (!config->argv.empty()) {

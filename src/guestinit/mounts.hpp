@@ -8,7 +8,7 @@
 
 namespace microagent::guestinit {
 
-// Where rootDevice is mounted; switch_root into it is a later step.
+// Where rootDevice is mounted before guest init switches root into it.
 inline constexpr const char* kNewRoot = "/newroot";
 
 // proc, sysfs, devtmpfs, devpts and two tmpfs. Returns what failed (an

@@ -16,6 +16,7 @@
 #include "guestinit/guest_clock.hpp"
 #include "guestinit/output_capture.hpp"
 #include "guestinit/workload_env.hpp"
+#include "guestinit/workload_user.hpp"
 
 namespace microagent::guestinit {
 namespace {
@@ -23,7 +24,7 @@ namespace {
 // What the child writes to the CLOEXEC report pipe when it cannot exec. A
 // successful exec closes the pipe with nothing written, so the parent's read
 // returns 0: no timeout needed, no race.
-enum class ChildStage : int { chdir = 1, exec = 2, setup = 3 };
+enum class ChildStage : int { chdir = 1, exec = 2, setup = 3, user = 4 };
 struct ChildReport {
   ChildStage stage;
   int err;
@@ -46,7 +47,7 @@ std::optional<Pipe> make_pipe() {
 // Everything here is async-signal-safe: the parent prepared all strings before fork.
 [[noreturn]] void exec_child(const char* workdir, const std::vector<std::string>& candidates,
                              char* const* argv, char* const* envp, int devnull, int out_fd,
-                             int err_fd, int report_fd) {
+                             int err_fd, int report_fd, const WorkloadUser& user) {
   auto report = [&](ChildStage stage, int err, int exit_code) {
     const ChildReport msg{stage, err};
     [[maybe_unused]] ssize_t n = ::write(report_fd, &msg, sizeof msg);
@@ -61,6 +62,7 @@ std::optional<Pipe> make_pipe() {
       ::dup2(err_fd, STDERR_FILENO) < 0) {
     report(ChildStage::setup, errno, kExitCannotRun);
   }
+  if (const int err = become_workload_user(user); err != 0) report(ChildStage::user, err, kExitCannotRun);
   if (::chdir(workdir) != 0) report(ChildStage::chdir, errno, kExitCannotRun);
 
   // execvpe's rules: keep searching past ENOENT/ENOTDIR; EACCES anywhere means
@@ -87,6 +89,8 @@ std::string describe_child_failure(const ChildReport& report, const GuestConfig&
       return "workdir not usable: " + config.workdir + ": " + std::strerror(report.err);
     case ChildStage::setup:
       return std::string("cannot set up the workload's stdio: ") + std::strerror(report.err);
+    case ChildStage::user:
+      return "cannot switch to user " + config.user + ": " + std::strerror(report.err);
     case ChildStage::exec:
       if (report.err == ENOENT) return "command not found: " + command;
       if (report.err == EACCES) return "command not executable: " + command + ": Permission denied";
@@ -153,7 +157,14 @@ GuestResult run_workload(const GuestConfig& config, const RunOptions& options) {
   }
 
   // Everything the child needs is built before fork.
-  const std::vector<std::string> env = build_workload_env(config.env);
+  auto user = resolve_workload_user(config.user);
+  if (!user) {
+    result.error = user.error().message;
+    return finish();
+  }
+  auto config_env = config.env;
+  if (!config.user.empty()) config_env.try_emplace("HOME", user->home);
+  const std::vector<std::string> env = build_workload_env(config_env);
   const std::vector<std::string> candidates = executable_candidates(config.argv.front(), path_from_env(env));
   std::vector<char*> argv;
   for (const auto& arg : config.argv) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -178,7 +189,7 @@ GuestResult run_workload(const GuestConfig& config, const RunOptions& options) {
   }
   if (child == 0) {
     exec_child(config.workdir.c_str(), candidates, argv.data(), envp.data(), devnull.get(),
-               out->write.get(), err->write.get(), report->write.get());
+               out->write.get(), err->write.get(), report->write.get(), *user);
   }
   out->write.reset();
   err->write.reset();

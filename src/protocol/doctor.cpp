@@ -1,6 +1,7 @@
 #include "protocol/doctor.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "protocol/field_reader.hpp"
 
@@ -88,7 +89,13 @@ Result<std::optional<std::string>> doctor_state_dir(const Request& request) {
   const json& value = request.raw["stateDir"];
   if (!value.is_string()) return fail(ErrorCode::invalid_request, "stateDir must be a string");
   std::string dir = value.get<std::string>();
-  if (dir.empty() || dir.front() != '/' || dir.find('\0') != std::string::npos) {
+#ifdef _WIN32
+  // A Windows host's state dir: "C:\\...", "\\\\server\\share\\...".
+  const bool absolute = !dir.empty() && std::filesystem::path(dir).is_absolute();
+#else
+  const bool absolute = !dir.empty() && dir.front() == '/';
+#endif
+  if (!absolute || dir.find('\0') != std::string::npos) {
     return fail(ErrorCode::invalid_request, "stateDir must be an absolute path");
   }
   return std::optional<std::string>(std::move(dir));

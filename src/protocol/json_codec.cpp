@@ -1,6 +1,7 @@
 #include "protocol/json_codec.hpp"
 
 #include <array>
+#include <filesystem>
 #include <utility>
 
 #include "protocol/field_reader.hpp"
@@ -43,8 +44,18 @@ bool is_absolute_clean(std::string_view path) {
   return !path.empty() && path.front() == '/' && !has_nul(path);
 }
 
+// stateDir is a path of the host the supervisor runs on: on Windows
+// (windows-hyperv) that is "C:\..." or "\\server\share\..."; guest paths stay POSIX.
+bool is_absolute_host_path(std::string_view path) {
+#ifdef _WIN32
+  return !path.empty() && !has_nul(path) && std::filesystem::path(std::string(path)).is_absolute();
+#else
+  return is_absolute_clean(path);
+#endif
+}
+
 void validate_config(FieldReader& reader, const WorkspaceConfig& config) {
-  if (!is_absolute_clean(config.state_dir)) reader.error("config.stateDir must be an absolute path");
+  if (!is_absolute_host_path(config.state_dir)) reader.error("config.stateDir must be an absolute path");
   if (config.memory_mib < 64 || config.memory_mib > 1024 * 1024) {
     reader.error("config.memoryMiB must be between 64 and 1048576");
   }
@@ -58,6 +69,12 @@ void validate_config(FieldReader& reader, const WorkspaceConfig& config) {
     }
   }
   if (!is_absolute_clean(config.workdir)) reader.error("config.workdir must be an absolute path");
+  if (has_nul(config.user) || config.user.find_first_of(" \t\n") != std::string::npos) {
+    reader.error("config.user must be \"uid[:gid]\" or \"name[:group]\"");
+  }
+  if (config.image && config.image->digest.rfind("sha256:", 0) != 0) {
+    reader.error("config.image.digest must be \"sha256:<hex>\"");
+  }
   for (const auto& disk : config.disks) {
     if (disk.path.empty() || has_nul(disk.path)) reader.error("config.disks[].path is required");
     if (disk.mode != "ro" && disk.mode != "rw") reader.error("config.disks[].mode must be \"ro\" or \"rw\"");
@@ -139,11 +156,13 @@ json to_json(const WorkspaceConfig& c) {
            {"command", c.command},
            {"env", c.env},
            {"workdir", c.workdir},
+           {"user", c.user},
            {"disks", disks},
            {"network", {{"mode", c.network.mode}, {"interface", c.network.interface}, {"portForwards", forwards}}},
            {"result", {{"port", c.result_port}}},
            {"outputLimit", c.output_limit},
            {"timeoutSeconds", c.timeout_seconds}};
+  if (c.image) out["image"] = {{"reference", c.image->reference}, {"digest", c.image->digest}};
   if (c.mediation) {
     out["mediation"] = {{"port", c.mediation->port}, {"target", c.mediation->target}, {"required", c.mediation->required}};
   }
@@ -171,6 +190,7 @@ json to_json(const Event& event) {
            {"detail", event.detail}};
   if (event.result) out["result"] = *event.result;
   if (event.readiness) out["readiness"] = to_json(*event.readiness);
+  if (event.manifest) out["manifest"] = *event.manifest;
   return out;
 }
 
@@ -200,7 +220,16 @@ Result<WorkspaceConfig> config_from_json(const json& j) {
   reader.read("command", c.command);
   reader.read("env", c.env);
   reader.read("workdir", c.workdir);
+  reader.read("user", c.user);
   reader.read("outputLimit", c.output_limit);
+  if (auto* image = reader.object("image")) {
+    FieldReader ir(*image, "config.image");
+    ImageRef ref;
+    ir.read("reference", ref.reference);
+    ir.read("digest", ref.digest, true);
+    if (!ir.ok()) reader.error(ir.first_error().message);
+    c.image = ref;
+  }
   reader.read("timeoutSeconds", c.timeout_seconds);
   if (auto* disks = reader.array("disks")) {
     for (const auto& d : *disks) {
@@ -283,6 +312,7 @@ Result<Event> event_from_json(const json& j) {
   if (!parsed_state) return fail(ErrorCode::internal, "event.state '" + state + "' is not a known state");
   event.state = *parsed_state;
   if (j.contains("result") && !j["result"].is_null()) event.result = j["result"];
+  if (j.contains("manifest") && j["manifest"].is_object()) event.manifest = j["manifest"];
   return event;
 }
 
@@ -320,7 +350,7 @@ Result<Request> parse_request(std::string_view text) {
     FieldReader cr(*config, "config");
     WorkspaceConfig c;
     cr.read("stateDir", c.state_dir, true);
-    if (cr.ok() && !is_absolute_clean(c.state_dir)) cr.error("config.stateDir must be an absolute path");
+    if (cr.ok() && !is_absolute_host_path(c.state_dir)) cr.error("config.stateDir must be an absolute path");
     if (!cr.ok()) return std::unexpected(cr.first_error());
     request.config = c;
   }

@@ -44,6 +44,12 @@ struct MediationSpec {
   bool required = true;
 };
 
+// The image a workspace boots (recorded in its manifest); the root disk itself is rootfsPath.
+struct ImageRef {
+  std::string reference;  // what the user named ("alpine:3.19", a path)
+  std::string digest;     // "sha256:<hex>" of the image config
+};
+
 struct WorkspaceConfig {
   std::string state_dir;
   std::string kernel_path;
@@ -54,6 +60,8 @@ struct WorkspaceConfig {
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
   std::string workdir = "/";
+  std::string user;  // "uid[:gid]" or "name[:group]" in the guest; empty: root
+  std::optional<ImageRef> image;
   std::vector<DiskSpec> disks;
   NetworkSpec network;
   std::optional<MediationSpec> mediation;
@@ -82,6 +90,9 @@ struct Event {
   std::string detail;
   std::optional<nlohmann::json> result;  // the guest's structured result
   std::optional<Readiness> readiness;
+  // inspect: the workspace manifest (image, kernel, rootfs, guest init with
+  // SHA-256); with "verify":true, recomputed and compared ("divergences").
+  std::optional<nlohmann::json> manifest;
 };
 
 enum class Command { host, check, prepare, run, start, inspect, halt, quarantine, stop, kill, remove, console };

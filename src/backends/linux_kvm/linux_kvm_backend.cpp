@@ -10,7 +10,9 @@
 #include "backends/linux_kvm/host_tsc.hpp"
 #include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
+#include "backends/linux_kvm/root_overlay.hpp"
 #include "backends/linux_kvm/vm_handle.hpp"
+#include "backends/linux_kvm/vm_network.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
 #include "backends/linux_kvm/workspace_lifecycle.hpp"
 #include "common/clock.hpp"
@@ -105,10 +107,16 @@ Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
 Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   const auto& config = *request.config;
   if (config.command.empty()) return fail(ErrorCode::invalid_request, "config.command is required for run");
-  auto plan = plan_guest_launch(config);
-  if (!plan) return std::unexpected(plan.error());
-
   supervisor::RuntimeStore store(config.state_dir, request.identity->runtime_id);
+  // A foreground run writes into a fresh copy-on-write overlay of the image's
+  // root disk, dropped when the run ends: the cached base never changes.
+  LaunchDisks disks;
+  if (!config.rootfs_path.empty()) disks.root_overlay = store.dir() / "rootfs.qcow2";
+  auto plan = plan_guest_launch(config, guest_config_for(config), disks);
+  if (!plan) return std::unexpected(plan.error());
+  // Network preflight before anything is created (fails closed naming the fix).
+  if (auto ok = preflight_network(config); !ok) return std::unexpected(ok.error());
+
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
   if (store.exists()) {
@@ -118,9 +126,27 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
     }
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  // Checked by preflight_network above; nat leases its subnet now.
+  auto network = assign_network(config, store.dir().string());
+  if (!network) return std::unexpected(network.error());
+  apply_network_assignment(*plan, *network, config);
   if (auto ok = materialize_guest_config(*plan, store.dir()); !ok) return std::unexpected(ok.error());
   std::error_code ec;
   std::filesystem::remove(store.result_path(), ec);
+  if (!disks.root_overlay.empty()) {
+    std::filesystem::remove(disks.root_overlay, ec);
+    if (auto ok = ensure_root_overlay(config.rootfs_path, disks.root_overlay, overlay_template_dir(config.state_dir)); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  // Whatever way this run ends, its overlay goes with it.
+  struct OverlayCleanup {
+    std::filesystem::path path;
+    ~OverlayCleanup() {
+      std::error_code ignored;
+      if (!path.empty()) std::filesystem::remove(path, ignored);
+    }
+  } overlay_cleanup{disks.root_overlay};
 
   auto record = [&](const Event& event) { return store.record(event); };
   if (auto ok = record(make_event(request, State::prepared, "workspace prepared")); !ok) return std::unexpected(ok.error());
@@ -136,6 +162,9 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   launch.sockets = *sockets;
   launch.qemu_log = store.dir() / "qemu.log";
   launch.result_port = config.result_port;
+  launch.network = *network;
+  launch.runtime_key = store.dir().string();
+  launch.mediation = config.mediation;
   // Each stream is base64 on the wire (4/3) plus JSON framing.
   launch.max_result_bytes = static_cast<std::size_t>(config.output_limit) * 3 + (1 << 20);
 
@@ -155,10 +184,12 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
                {"accelReason", accel.reason},
                {"kernelPath", launch.machine.kernel.string()},
                {"initrdPath", launch.machine.initrd.string()},
+               {"rootfsPath", config.rootfs_path},
                {"kernelCmdline", launch.machine.kernel_cmdline},
                {"vsockDevice", "vhost-user (microagent)"},
                {"sockets", {{"vhostUser", sockets->vhost_user.string()}, {"vsock", sockets->vsock.string()},
                             {"qmp", sockets->qmp.string()}}},
+               {"network", (*session)->network_json()},
                {"startedAt", rfc3339_now()}};
   if (auto ok = store.write_runtime(runtime); !ok) return std::unexpected(ok.error());
 

@@ -42,6 +42,19 @@ std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
                                                    disk.path.string(), disk.format, disk.read_only ? ",readonly=on" : ""),
                              "-device", fmt::format("virtio-blk-device,drive=disk{}", i)});
   }
+  if (spec.nic) {
+    const auto& nic = *spec.nic;
+    if (nic.kind == "passt") {
+      argv.insert(argv.end(), {"-netdev", fmt::format("stream,id=net0,server=off,addr.type=unix,addr.path={}",
+                                                      nic.passt_socket.string())});
+    } else {
+      argv.insert(argv.end(), {"-netdev", fmt::format("tap,id=net0,ifname={},script=no,downscript=no", nic.tap)});
+    }
+    std::string device = "virtio-net-device,netdev=net0";
+    if (!nic.mac.empty()) device += ",mac=" + nic.mac;
+    argv.insert(argv.end(), {"-device", device});
+  }
+  argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
   return argv;
 }
 

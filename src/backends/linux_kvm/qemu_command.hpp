@@ -17,6 +17,15 @@ struct QemuDisk {
   bool read_only = false;
 };
 
+// The guest's one NIC (virtio-net on microvm's virtio-mmio). `user`: a stream
+// netdev to passt's Unix socket (QEMU 7.2+); nat/bridged: a TAP opened by name.
+struct QemuNic {
+  std::string kind;                 // "passt" | "tap"
+  std::filesystem::path passt_socket;
+  std::string tap;
+  std::string mac;
+};
+
 struct QemuMachineSpec {
   std::string qemu_binary = "qemu-system-x86_64";
   std::string accel = "tcg";  // kvm | tcg
@@ -36,6 +45,9 @@ struct QemuMachineSpec {
   // Kernel vhost-vsock instead, where /dev/vhost-vsock exists.
   std::optional<std::uint64_t> vhost_vsock_cid;
   std::vector<QemuDisk> disks;
+  std::optional<QemuNic> nic;  // none: the guest has only `lo` (isolated)
+  // Appended verbatim (bench/publish adds QEMU's own user-mode NIC with hostfwd to compare against).
+  std::vector<std::string> extra_args;
 };
 
 std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec);

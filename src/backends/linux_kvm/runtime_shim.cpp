@@ -109,11 +109,19 @@ class Shim {
                 {"kernelCmdline", launch_.vm.machine.kernel_cmdline},
                 {"vsockDevice", "vhost-user (microagent)"},
                 {"sockets", sockets_to_json(launch_.vm.sockets)},
+                {"network", session_->network_json()},
                 {"startedAt", rfc3339_now()}};
     store_.write_runtime(runtime_);
     if (auto running = session_->wait_until_running(10s); !running) {
       session_->terminate(2s);
       return fail_start(running.error().message);
+    }
+    if (launch_.vm.mediation) {
+      // The host end listens and (when required) the target answered before boot.
+      readiness_.mediation_ready = {session_->mediation_listening(), rfc3339_now(),
+                                    "vsock port " + std::to_string(launch_.vm.mediation->port) + " -> " +
+                                        launch_.vm.mediation->target,
+                                    ""};
     }
     store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
     store_.record(event_for(launch_, protocol::State::running,
@@ -158,6 +166,8 @@ class Shim {
         // Quarantine: sever every host-side endpoint now; the VM is stopped next.
         control_.clear();
         session_->sever();
+        readiness_.mediation_ready.ready = false;
+        store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
         runtime_["severedAt"] = rfc3339_now();
         store_.write_runtime(runtime_);
       } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
@@ -214,7 +224,7 @@ class Shim {
     exit.result_delivered = result_.has_value();
     session_.reset();  // QEMU has exited; tear down the device and every socket
     const auto final_state = shim::classify_vm_exit(exit);
-    readiness_.guest_ready.ready = readiness_.shell_ready.ready = false;
+    readiness_.guest_ready.ready = readiness_.shell_ready.ready = readiness_.mediation_ready.ready = false;
     store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
     runtime_["qemuExited"] = true;
     runtime_["exitedAt"] = rfc3339_now();
@@ -248,7 +258,12 @@ json shim_launch_to_json(const ShimLaunch& l) {
           {"qemuLog", l.vm.qemu_log.string()},
           {"resultPort", l.vm.result_port},
           {"maxResultBytes", l.vm.max_result_bytes},
-          {"accelReason", l.accel_reason}};
+          {"accelReason", l.accel_reason},
+          {"network", net::assignment_to_json(l.vm.network)},
+          {"runtimeKey", l.vm.runtime_key},
+          {"mediation", l.vm.mediation ? json{{"port", l.vm.mediation->port}, {"target", l.vm.mediation->target},
+                                              {"required", l.vm.mediation->required}}
+                                       : json(nullptr)}};
 }
 
 Result<ShimLaunch> shim_launch_from_json(const json& j) {
@@ -268,6 +283,14 @@ Result<ShimLaunch> shim_launch_from_json(const json& j) {
     l.vm.listen_control = true;
     l.vm.console_input = true;
     l.accel_reason = j.value("accelReason", std::string());
+    if (j.contains("network")) l.vm.network = net::assignment_from_json(j["network"]);
+    if (l.vm.network.mode.empty()) l.vm.network.mode = "isolated";
+    l.vm.runtime_key = j.value("runtimeKey", std::string());
+    if (j.contains("mediation") && j["mediation"].is_object()) {
+      const auto& m = j["mediation"];
+      l.vm.mediation = protocol::MediationSpec{m.at("port").get<std::uint32_t>(), m.at("target").get<std::string>(),
+                                               m.value("required", true)};
+    }
     return l;
   } catch (const json::exception& e) {
     return fail(ErrorCode::invalid_request, std::string("malformed shim launch document: ") + e.what());

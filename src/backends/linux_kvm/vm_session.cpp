@@ -87,6 +87,24 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
   if (!device) return std::unexpected(device.error());
   session->device_ = std::move(*device);
 
+  // Network before QEMU (it opens the TAP / passt socket at start-up), then the
+  // host ends of --publish and mediation.
+  auto network = VmNetwork::attach(s.network, s.runtime_key);
+  if (!network) return std::unexpected(network.error());
+  session->network_ = std::move(*network);
+  s.machine.nic = session->network_->nic();
+  for (const auto& forward : s.network.forwards) {
+    auto listener = shim::start_publish_listener(s.sockets.vsock, forward);
+    if (!listener) return std::unexpected(listener.error());
+    session->forwarders_.push_back(std::move(*listener));
+  }
+  if (s.mediation) {
+    auto listener = shim::start_mediation_listener(s.sockets.vsock, *s.mediation);
+    if (!listener) return std::unexpected(listener.error());
+    session->forwarders_.push_back(std::move(*listener));
+    session->mediation_listening_ = true;
+  }
+
   s.machine.vhost_user_vsock_socket = s.sockets.vhost_user;
   s.machine.qmp_socket = s.sockets.qmp;
   ::unlink(s.sockets.qmp.c_str());
@@ -118,11 +136,18 @@ VmSession::~VmSession() {
 }
 
 void VmSession::sever() {
+  forwarders_.clear();  // each stops its listener and cuts its connections
+  mediation_listening_ = false;
+  if (network_) network_->detach();
   if (device_) device_->stop();
   device_.reset();
   result_listener_.reset();
   control_listener_.reset();
   remove_sockets(spec_.sockets);
+}
+
+nlohmann::json VmSession::network_json() const {
+  return network_ ? network_->to_json() : net::assignment_to_json(spec_.network);
 }
 
 Result<std::string> VmSession::receive_result() {

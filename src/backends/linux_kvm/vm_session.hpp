@@ -9,10 +9,12 @@
 #include <string>
 
 #include "backends/linux_kvm/qemu_command.hpp"
+#include "backends/linux_kvm/vm_network.hpp"
 #include "backends/linux_kvm/vsock/vhost_user_vsock_device.hpp"
 #include "common/error.hpp"
 #include "common/process.hpp"
 #include "common/unique_fd.hpp"
+#include "shim/forwarding_listener.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -37,6 +39,10 @@ struct VmLaunchSpec {
   std::size_t max_result_bytes = 8 << 20;
   bool listen_control = false;  // guest -> host readiness on the control port
   bool console_input = false;   // serial console on sockets.serial_in
+  // Networking (docs/networking.md): the host side is set up before QEMU starts.
+  net::NetworkAssignment network{.mode = "isolated"};  // forwards: --publish listeners
+  std::string runtime_key;                              // names the TAP, passt dir, lease owner
+  std::optional<protocol::MediationSpec> mediation;
 };
 
 struct VmOutcome {
@@ -70,6 +76,9 @@ class VmSession {
   // Quarantine: closes every host-side listener and the vsock device and deletes
   // their socket files; the VM keeps running until it is stopped.
   void sever();
+  // runtime.json "network": mode, addresses, TAP/passt, forwards.
+  nlohmann::json network_json() const;
+  bool mediation_listening() const { return mediation_listening_; }
 
  private:
   VmSession() = default;
@@ -78,6 +87,9 @@ class VmSession {
   std::unique_ptr<VhostUserVsockDevice> device_;
   UniqueFd result_listener_;
   UniqueFd control_listener_;
+  std::unique_ptr<VmNetwork> network_;
+  std::vector<std::unique_ptr<shim::ForwardingListener>> forwarders_;
+  bool mediation_listening_ = false;
   ChildProcess qemu_;
 };
 

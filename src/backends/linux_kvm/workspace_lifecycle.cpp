@@ -17,8 +17,11 @@
 #include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/qmp_client.hpp"
+#include "backends/linux_kvm/root_overlay.hpp"
 #include "backends/linux_kvm/runtime_shim.hpp"
 #include "backends/linux_kvm/vm_handle.hpp"
+#include "backends/linux_kvm/vm_network.hpp"
+#include "backends/linux_kvm/workspace_manifest.hpp"
 #include "common/atomic_file.hpp"
 #include "common/clock.hpp"
 #include "common/process.hpp"
@@ -39,7 +42,8 @@ using protocol::State;
 using supervisor::RuntimeStore;
 
 constexpr const char* kWorkspaceDiskName = "workspace.ext4";
-constexpr const char* kWorkspaceMount = "/workspace";
+constexpr const char* kRootOverlayName = "rootfs.qcow2";
+constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kWorkspaceDiskSize = "1G";
 
 Event event_for(const protocol::Request& request, State state, std::string detail) {
@@ -94,6 +98,8 @@ void reconcile(const RuntimeStore& store, const protocol::Request& request) {
     ::kill(vm.qemu_pid, SIGKILL);
     wait_for_exit(vm.qemu_pid, 2s);
   }
+  // What the dead shim owned on the host: passt, TAP, nft table, nat lease.
+  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
   store.record(event_for(request, State::failed, "runtime shim exited without recording the VM's end"));
 }
 
@@ -126,7 +132,8 @@ Result<Event> await_final_event(const RuntimeStore& store, const protocol::Reque
   wait_for_exit(vm.shim_pid, 10s);
   auto latest = store.latest();
   if (latest && *latest && !is_active((*latest)->state)) return **latest;
-  // The shim is gone without a word (killed with the VM): record it ourselves.
+  // The shim is gone without a word (killed with the VM): clean up after it and record it ourselves.
+  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
   return record(store, event_for(request, fallback.state, fallback.detail));
 }
 
@@ -141,6 +148,40 @@ Result<void> ensure_workspace_disk(const RuntimeStore& store) {
   if (!mkfs->status.success()) return fail(ErrorCode::internal, "mke2fs failed: " + mkfs->err);
   std::filesystem::rename(temp, disk, ec);
   if (ec) return fail_errno("rename workspace disk", ec.value());
+  return {};
+}
+
+// A started workspace's disks: an image's copy-on-write root overlay (which
+// keeps every write across halt and start), or the /workspace disk of the
+// default image.
+LaunchDisks started_disks(const RuntimeStore& store, const protocol::WorkspaceConfig& config) {
+  LaunchDisks disks;
+  if (!config.rootfs_path.empty()) {
+    disks.root_overlay = store.workspace_dir() / kRootOverlayName;
+  } else {
+    disks.workspace_disk = store.workspace_dir() / kWorkspaceDiskName;
+  }
+  return disks;
+}
+
+// Creates what started_disks() names (once) and records the manifest.
+Result<void> ensure_started_disks(const RuntimeStore& store, const protocol::WorkspaceConfig& config,
+                                  const LaunchDisks& disks) {
+  std::error_code ec;
+  if (disks.root_overlay.empty() && std::filesystem::exists(store.workspace_dir() / kRootOverlayName, ec)) {
+    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() +
+                                         "' boots an image (see its manifest): give the same --image again");
+  }
+  if (!disks.root_overlay.empty()) {
+    if (auto ok = ensure_root_overlay(config.rootfs_path, disks.root_overlay, overlay_template_dir(config.state_dir)); !ok) return ok;
+  } else if (auto ok = ensure_workspace_disk(store); !ok) {
+    return ok;
+  }
+  ManifestInputs inputs{hash_cache_dir(config.state_dir), config.image,      config.kernel_path, config.initrd_path,
+                        config.rootfs_path,                  disks.root_overlay, installed_guestinit()};
+  if (auto ok = write_workspace_manifest(store.workspace_dir() / kManifestName, inputs); !ok) {
+    return std::unexpected(ok.error());
+  }
   return {};
 }
 
@@ -207,14 +248,17 @@ Result<Event> prepare_workspace(const protocol::Request& request) {
     return fail(ErrorCode::conflict, fmt::format("workspace '{}' is {}: it cannot be prepared again", store.runtime_id(),
                                                  protocol::to_string(*state)));
   }
-  if (auto ok = plan_guest_launch(*request.config); !ok) return std::unexpected(ok.error());
+  const auto disks = started_disks(store, *request.config);
+  if (auto ok = plan_guest_launch(*request.config, guest_config_for(*request.config), disks); !ok) {
+    return std::unexpected(ok.error());
+  }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
-  if (auto ok = ensure_workspace_disk(store); !ok) return std::unexpected(ok.error());
+  if (auto ok = ensure_started_disks(store, *request.config, disks); !ok) return std::unexpected(ok.error());
   if (auto ok = store.write_document(store.config_path(), protocol::to_json(*request.config)); !ok) {
     return std::unexpected(ok.error());
   }
-  return record(store, event_for(request, State::prepared, "workspace prepared (disk " +
-                                                               (store.workspace_dir() / kWorkspaceDiskName).string() + ")"));
+  const auto& disk = disks.root_overlay.empty() ? disks.workspace_disk : disks.root_overlay;
+  return record(store, event_for(request, State::prepared, "workspace prepared (disk " + disk.string() + ")"));
 }
 
 Result<Event> start_workspace(const protocol::Request& request) {
@@ -222,9 +266,11 @@ Result<Event> start_workspace(const protocol::Request& request) {
   const auto& config = *request.config;
   GuestConfig guest = guest_config_for(config);
   guest.keep_alive = true;
-  guest.disks.push_back({"/dev/vda", kWorkspaceMount, false});
-  auto plan = plan_guest_launch(config, guest);
+  const auto disks = started_disks(store, config);
+  auto plan = plan_guest_launch(config, guest, disks);
   if (!plan) return std::unexpected(plan.error());
+  // Network preflight before anything is created (fails closed naming the fix).
+  if (auto ok = preflight_network(config); !ok) return std::unexpected(ok.error());
 
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
@@ -236,7 +282,11 @@ Result<Event> start_workspace(const protocol::Request& request) {
                                          "' is quarantined: halt, stop or kill it before starting it again");
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
-  if (auto ok = ensure_workspace_disk(store); !ok) return std::unexpected(ok.error());
+  if (auto ok = ensure_started_disks(store, config, disks); !ok) return std::unexpected(ok.error());
+  // Checked by preflight_network above; nat leases its subnet now.
+  auto network = assign_network(config, store.dir().string());
+  if (!network) return std::unexpected(network.error());
+  apply_network_assignment(*plan, *network, config);
   if (auto ok = materialize_guest_config(*plan, store.dir()); !ok) return std::unexpected(ok.error());
   store.write_document(store.config_path(), protocol::to_json(config));
   if (!state) record(store, event_for(request, State::prepared, "workspace prepared"));
@@ -256,13 +306,15 @@ Result<Event> start_workspace(const protocol::Request& request) {
   launch.vm.machine.accel = accel.accel;
   launch.vm.machine.cpu = accel.cpu;
   launch.vm.machine.serial_log = store.serial_log_path();
-  launch.vm.machine.disks.push_back({store.workspace_dir() / kWorkspaceDiskName, "raw", false});
   launch.vm.sockets = *sockets;
   launch.vm.qemu_log = store.dir() / "qemu.log";
   launch.vm.result_port = config.result_port;
   launch.vm.max_result_bytes = static_cast<std::size_t>(config.output_limit) * 3 + (1 << 20);
   launch.vm.listen_control = true;
   launch.vm.console_input = true;
+  launch.vm.network = *network;
+  launch.vm.runtime_key = store.dir().string();
+  launch.vm.mediation = config.mediation;
 
   // A fresh runtime.json names who is starting the VM until the shim replaces it.
   if (auto ok = store.write_runtime({{"backend", "linux-kvm"}, {"supervisorPid", ::getpid()}}); !ok) {
@@ -308,10 +360,32 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
     if (!event.result) event.result = **result;
   }
   if (!is_active(event.state)) readiness.guest_ready.ready = readiness.shell_ready.ready = false;
-  if (!request.config || !request.raw.contains("config") || !request.raw["config"].contains("mediation")) {
-    readiness.mediation_ready.detail = "no mediation configured";
-  }
+  // Mediation is configured when the stored config (start/create) or this request says so.
+  auto stored = store.read_document(store.config_path());
+  const bool stored_mediation = stored && *stored && (**stored).is_object() && (**stored).contains("mediation") &&
+                                (**stored)["mediation"].is_object();
+  const bool requested_mediation = request.raw.contains("config") && request.raw["config"].is_object() &&
+                                   request.raw["config"].contains("mediation");
+  if (!stored_mediation && !requested_mediation) readiness.mediation_ready.detail = "no mediation configured";
+  if (!is_active(event.state)) readiness.mediation_ready.ready = false;
   event.readiness = readiness;
+  // `status` asks for "verify": every recorded hash is computed again.
+  const auto manifest_path = store.workspace_dir() / kManifestName;
+  const bool verify = request.raw.value("verify", false);
+  if (verify) {
+    auto report = verify_workspace_manifest(manifest_path);
+    if (report) {
+      if (!(*report)["divergences"].empty()) {
+        std::string items;
+        for (const auto& d : (*report)["divergences"]) items += (items.empty() ? "" : ", ") + d.value("item", "");
+        event.detail += (event.detail.empty() ? "" : "; ") + std::string("manifest diverged: ") + items + " changed";
+      }
+      event.manifest = *report;
+    }
+  } else if (auto text = read_file(manifest_path)) {
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_object()) event.manifest = doc;
+  }
   return event;
 }
 
@@ -422,6 +496,7 @@ Result<Event> delete_workspace(const protocol::Request& request) {
     return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running: stop or kill it first");
   }
   Event event = event_for(request, State::unknown, "deleted");
+  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
   if (!vm.vsock.empty()) remove_sockets({vm.vhost_user, vm.vsock, vm.qmp, vm.serial_in});
   std::error_code ec;
   std::filesystem::remove_all(store.dir(), ec);

@@ -1,7 +1,11 @@
 #include "image/vhd/vhd_footer.hpp"
 
 #include <fmt/core.h>
+#ifdef _WIN32
+#include <random>
+#else
 #include <sys/random.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -77,6 +81,11 @@ std::uint32_t vhd_timestamp_from_unix(std::int64_t unix_seconds) {
 
 std::array<std::uint8_t, 16> random_vhd_unique_id() {
   std::array<std::uint8_t, 16> id{};
+#ifdef _WIN32
+  // mingw-w64's random_device draws from rand_s, the system CSPRNG.
+  std::random_device entropy;
+  for (auto& byte : id) byte = static_cast<std::uint8_t>(entropy() & 0xff);
+#else
   std::size_t got = 0;
   while (got < id.size()) {
     ssize_t n = ::getrandom(id.data() + got, id.size() - got, 0);
@@ -86,6 +95,7 @@ std::array<std::uint8_t, 16> random_vhd_unique_id() {
     }
     got += static_cast<std::size_t>(n);
   }
+#endif
   id[6] = static_cast<std::uint8_t>((id[6] & 0x0f) | 0x40);  // version 4
   id[8] = static_cast<std::uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
   return id;

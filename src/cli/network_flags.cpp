@@ -1,0 +1,61 @@
+#include "cli/network_flags.hpp"
+
+#include "net/port_spec.hpp"
+
+namespace microagent::cli {
+
+void add_network_flags(CLI::App* cmd, NetworkFlags& flags) {
+  cmd->add_option("--network", flags.network, "Guest network: user (default), nat, isolated, bridged:BRIDGE")
+      ->capture_default_str();
+  cmd->add_option("--publish,-p", flags.publish,
+                  "Publish a guest TCP port on the host: [HOST:]HOSTPORT:GUESTPORT[/tcp] (HOST default 127.0.0.1; repeatable)")
+      ->allow_extra_args(false);  // one value per --publish: the workload command may follow
+  cmd->add_option("--mediation", flags.mediation,
+                  "Bridge the guest's vsock PORT to a host TCP target: PORT=HOST:PORT (also on 127.0.0.1:PORT in the guest)");
+  cmd->add_flag("--mediation-optional", flags.mediation_optional,
+                "Start even when the mediation target is unreachable (default: fail closed)");
+}
+
+std::size_t count_network_flags(CLI::App* cmd) {
+  return cmd->count("--network") + cmd->count("--publish") + cmd->count("--mediation") + cmd->count("--mediation-optional");
+}
+
+Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& config) {
+  std::string mode = flags.network;
+  std::string interface;
+  if (const auto colon = mode.find(':'); colon != std::string::npos) {
+    interface = mode.substr(colon + 1);
+    mode = mode.substr(0, colon);
+  }
+  if (mode != "user" && mode != "nat" && mode != "isolated" && mode != "bridged") {
+    return fail(ErrorCode::invalid_request, "--network '" + flags.network + "' must be user, nat, isolated or bridged:BRIDGE");
+  }
+  if (mode == "bridged" && interface.empty()) {
+    return fail(ErrorCode::invalid_request, "--network bridged needs the bridge: --network bridged:BRIDGE");
+  }
+  if (mode != "bridged" && !interface.empty()) {
+    return fail(ErrorCode::invalid_request, "--network " + mode + " takes no interface (only bridged:BRIDGE does)");
+  }
+  if (mode == "isolated" && !flags.publish.empty()) {
+    return fail(ErrorCode::invalid_request, "--publish needs a network: an isolated workspace has none");
+  }
+  nlohmann::json forwards = nlohmann::json::array();
+  for (const auto& text : flags.publish) {
+    auto forward = net::parse_publish(text);
+    if (!forward) return std::unexpected(forward.error());
+    forwards.push_back({{"host", forward->host}, {"hostPort", forward->host_port}, {"guestPort", forward->guest_port},
+                        {"protocol", forward->protocol}});
+  }
+  config["network"] = {{"mode", mode}, {"interface", interface}, {"portForwards", forwards}};
+  config.erase("mediation");
+  if (flags.mediation) {
+    auto spec = net::parse_mediation(*flags.mediation, !flags.mediation_optional);
+    if (!spec) return std::unexpected(spec.error());
+    config["mediation"] = {{"port", spec->port}, {"target", spec->target}, {"required", spec->required}};
+  } else if (flags.mediation_optional) {
+    return fail(ErrorCode::invalid_request, "--mediation-optional needs --mediation PORT=HOST:PORT");
+  }
+  return {};
+}
+
+}  // namespace microagent::cli

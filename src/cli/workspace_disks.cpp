@@ -1,0 +1,53 @@
+#include "cli/workspace_disks.hpp"
+
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include "image/ext4_image.hpp"
+#include "image/store/image_store.hpp"
+#include "image/store/root_disk.hpp"
+
+namespace microagent::cli {
+
+Result<SelectedImage> select_image(const std::filesystem::path& state_dir, const std::string& reference,
+                                   const std::filesystem::path& guest_init) {
+  auto store = image::ImageStore::open(state_dir);
+  if (!store) return std::unexpected(store.error());
+  auto record = store->resolve(reference);
+  if (!record) return std::unexpected(record.error());
+  auto disk = image::ensure_root_disk(*store, record->digest, guest_init);
+  if (!disk) return std::unexpected(disk.error());
+  return SelectedImage{reference, record->digest, record->config, disk->path};
+}
+
+std::filesystem::path volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace) {
+  return state_dir / "workspaces" / workspace / "volumes";
+}
+
+std::filesystem::path run_volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace) {
+  return state_dir / "tmp" / fmt::format("run-volumes-{}-{}", workspace, ::getpid());
+}
+
+Result<std::vector<DiskFlag>> build_volume_disks(const std::vector<DiskFlag>& volumes, const std::filesystem::path& dir,
+                                                 bool reuse) {
+  std::vector<DiskFlag> disks;
+  for (std::size_t i = 0; i < volumes.size(); ++i) {
+    const auto& volume = volumes[i];
+    const auto path = dir / fmt::format("volume-{}.ext4", i);
+    std::error_code ec;
+    if (!(reuse && std::filesystem::exists(path, ec))) {
+      image::Ext4ImageSpec spec;
+      spec.source_dir = volume.path;
+      spec.output = path;
+      spec.label = fmt::format("volume{}", i);
+      if (auto built = image::build_ext4_image(spec); !built) {
+        return fail(built.error().code, "--volume " + volume.path.string() + ": " + built.error().message);
+      }
+    }
+    disks.push_back({path, volume.mount, volume.mode});
+  }
+  return disks;
+}
+
+}  // namespace microagent::cli

@@ -1,0 +1,36 @@
+#pragma once
+// passt for `user` networking: argv builder (pure) and the process's lifetime.
+// passt drops to `nobody` when started as root, so its socket directory must
+// be writable by that user (DESIGN.md section 5).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/process.hpp"
+#include "net/network_plan.hpp"
+
+namespace microagent::net {
+
+struct PasstSpec {
+  std::string binary = "passt";
+  // Holds passt.sock (QEMU connects there: -netdev stream) and passt.log. A
+  // directory of its own under /tmp, owned by `nobody` when we are root: a
+  // state dir under /root is not even traversable for passt.
+  std::filesystem::path dir;
+  NetworkAssignment assignment;    // address/prefix/gateway/dns the guest uses
+  std::filesystem::path socket() const { return dir / "passt.sock"; }
+  std::filesystem::path log_file() const { return dir / "passt.log"; }
+};
+
+// /tmp/microagent-passt-<hash of the runtime dir>
+std::filesystem::path passt_dir_for(const std::string& runtime_key);
+
+std::vector<std::string> build_passt_argv(const PasstSpec& spec);
+
+// Starts passt in the foreground (our child) and waits until its socket exists.
+Result<ChildProcess> start_passt(const PasstSpec& spec);
+// Removes the directory with its socket and log.
+void remove_passt_dir(const std::filesystem::path& dir);
+
+}  // namespace microagent::net
