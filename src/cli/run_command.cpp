@@ -93,6 +93,9 @@ int run(GlobalOptions& global, const RunOptions& options) {
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return report_error(global, std::string(to_string(supervisor.error().code)), supervisor.error().message);
 
+  if (options.command.empty() && options.image.empty()) {
+    return report_error(global, "invalid_request", "nothing to run: give a command after -- (or an --image with a Cmd)");
+  }
   const std::string name = options.name.empty() ? generated_name() : options.name;
   // The run's volume copies go with it, whatever the outcome.
   struct VolumeCleanup {
@@ -132,7 +135,7 @@ void add_run_command(CLI::App& app, GlobalOptions& global) {
   add_network_flags(cmd, options->network);
   cmd->add_option("--timeout", options->timeout_seconds, "Stop the VM after this many seconds (0: no limit)");
   cmd->add_option("--output-limit", options->output_limit, "Bytes of stdout and of stderr kept, each")->capture_default_str();
-  cmd->add_option("command", options->command, "Command and arguments (after --)")->required();
+  cmd->add_option("command", options->command, "Command and arguments (after --); with --image, default: its Entrypoint and Cmd");
   cmd->positionals_at_end();
   cmd->callback([&global, options] { global.exit_code = run(global, *options); });
 }

@@ -19,6 +19,9 @@ using namespace std::chrono_literals;
 
 // More connections than this wait in the listen backlog until one ends.
 constexpr std::size_t kMaxConnections = 512;
+// A guest under TCG accepting a burst of connections (one fork each) can take
+// seconds per connection at the back of the queue.
+constexpr auto kGuestAcceptTimeout = 30s;
 
 Result<std::unique_ptr<ForwardingListener>> ForwardingListener::start(UniqueFd listener, OpenPeer open_peer, std::string name) {
   std::unique_ptr<ForwardingListener> self(new ForwardingListener());
@@ -84,7 +87,8 @@ Result<std::unique_ptr<ForwardingListener>> start_publish_listener(const std::fi
   if (!listener) return std::unexpected(listener.error());
   // The vsock port is the host port (DESIGN.md section 4); guest init relays it to GUESTPORT.
   const std::uint32_t port = forward.host_port;
-  return ForwardingListener::start(std::move(*listener), [vsock_uds, port] { return connect_to_guest(vsock_uds, port, 5s); },
+  auto open_guest = [vsock_uds, port] { return connect_to_guest(vsock_uds, port, kGuestAcceptTimeout); };
+  return ForwardingListener::start(std::move(*listener), std::move(open_guest),
                                    fmt::format("publish {}:{}->{}", forward.host, forward.host_port, forward.guest_port));
 }
 

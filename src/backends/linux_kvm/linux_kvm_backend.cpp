@@ -97,6 +97,7 @@ Result<Event> LinuxKvmBackend::handle(const protocol::Request& request) {
 Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
   auto plan = plan_guest_launch(*request.config);
   if (!plan) return std::unexpected(plan.error());
+  if (auto ok = preflight_network(*request.config); !ok) return std::unexpected(ok.error());
   if (!find_program("qemu-system-x86_64")) {
     return fail(ErrorCode::host_unavailable, "qemu-system-x86_64 is not installed: apt-get install qemu-system-x86");
   }

@@ -136,11 +136,13 @@ VmSession::~VmSession() {
 }
 
 void VmSession::sever() {
+  // The device first: a publish connection still waiting for the guest's
+  // handshake then fails at once instead of holding up the listeners' stop.
+  if (device_) device_->stop();
+  device_.reset();
   forwarders_.clear();  // each stops its listener and cuts its connections
   mediation_listening_ = false;
   if (network_) network_->detach();
-  if (device_) device_->stop();
-  device_.reset();
   result_listener_.reset();
   control_listener_.reset();
   remove_sockets(spec_.sockets);

@@ -93,6 +93,9 @@ class WindowsHost {
   virtual Result<void> shutdown_compute_system(const std::string& id, std::chrono::milliseconds timeout) = 0;
   virtual Result<void> terminate_compute_system(const std::string& id) = 0;
   virtual Result<ComputeSystemState> compute_system_state(const std::string& id) = 0;
+  // HCS properties "RuntimeId" of a created system: the VmId Hyper-V sockets
+  // address it by (recorded by `start` for `connect`).
+  virtual Result<std::string> vm_runtime_id(const std::string& id) = 0;
   virtual void close_compute_system(const std::string& id) = 0;
   // HcsGrantVmAccess: the VM's worker process may open `path` (VHDs, kernel, initrd).
   virtual Result<void> grant_vm_access(const std::string& id, const std::filesystem::path& path) = 0;

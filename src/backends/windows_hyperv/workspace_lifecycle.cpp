@@ -148,6 +148,10 @@ Result<Event> start_workspace(WindowsHost& host, const protocol::Request& reques
   VmRecord& vm = created->record;
   if (auto ok = host.start_compute_system(vm.compute_system_id); !ok) return failed(&vm, ok.error());
   vm.extra["startedAt"] = rfc3339_now();
+  // `connect` addresses the VM's Hyper-V sockets by this id, without HCS.
+  auto runtime_id = host.vm_runtime_id(vm.compute_system_id);
+  if (!runtime_id) return failed(&vm, runtime_id.error());
+  vm.extra["vmRuntimeId"] = *runtime_id;
   ListenerHelperSpec helper{store.runtime_id(), vm.compute_system_id, store.dir(), vm.com1_pipe, config.result_port,
                             config.network.port_forwards, config.mediation};
   auto pid = host.spawn_listener_helper(helper);

@@ -97,6 +97,11 @@ class FakeWindowsHost : public WindowsHost {
     auto it = systems.find(id);
     return it == systems.end() ? ComputeSystemState::absent : it->second;
   }
+  Result<std::string> vm_runtime_id(const std::string& id) override {
+    if (auto f = failing("vm_runtime_id")) return std::unexpected(*f);
+    if (!systems.count(id)) return fail(ErrorCode::not_found, "no compute system " + id);
+    return "5a1e0000-0000-4000-8000-" + fmt::format("{:012}", id.size());
+  }
   void close_compute_system(const std::string& id) override {
     calls.push_back("close_compute_system");
     open_handles.erase(id);

@@ -159,6 +159,15 @@ Result<void> Win32WindowsHost::grant_vm_access(const std::string& id, const std:
   return {};
 }
 
+Result<std::string> Win32WindowsHost::vm_runtime_id(const std::string& id) {
+  auto document = properties(id);
+  if (!document) return std::unexpected(document.error());
+  const auto json = nlohmann::json::parse(*document, nullptr, false);
+  const std::string runtime_id = json.is_object() ? json.value("RuntimeId", "") : "";
+  if (runtime_id.empty()) return fail(ErrorCode::internal, "HCS reported no RuntimeId for " + id);
+  return runtime_id;
+}
+
 Result<std::string> Win32WindowsHost::guest_request(const std::string& compute_system_id, std::uint32_t port,
                                                     const std::string& line, std::chrono::milliseconds timeout) {
   auto document = properties(compute_system_id);

@@ -15,8 +15,6 @@
 
 namespace microagent::windows_hyperv::win32 {
 
-namespace {
-
 bool winsock_ready() {
   static const bool ready = [] {
     WSADATA data{};
@@ -34,6 +32,8 @@ Result<GUID> parse_guid(const std::string& text) {
   }
   return guid;
 }
+
+namespace {
 
 class HvSocketListener : public GuestServiceListener {
  public:

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "backends/windows_hyperv/connect_session.hpp"
+#include "backends/windows_hyperv/win32/windows_headers.hpp"
 #include "backends/windows_hyperv/windows_host.hpp"
 
 namespace microagent::windows_hyperv::win32 {
@@ -22,6 +24,17 @@ Result<std::unique_ptr<GuestServiceListener>> listen_hvsocket(const std::string&
 // Connects to the guest's service `port`, sends `line`, reads one reply line.
 Result<std::string> hvsocket_request(const std::string& vm_runtime_id, std::uint32_t port, const std::string& line,
                                      std::chrono::milliseconds timeout);
+
+// A connect session's stream to the guest's service `port` (connect_session.hpp);
+// host_unavailable without AF_HYPERV, the connect error when the guest refuses
+// or does not answer within `timeout`.
+Result<std::unique_ptr<GuestStream>> connect_hvsocket(const std::string& vm_runtime_id, std::uint32_t port,
+                                                      std::chrono::milliseconds timeout);
+
+// WSAStartup once; false when Winsock 2.2 is missing.
+bool winsock_ready();
+// "xxxxxxxx-...", with or without braces.
+Result<GUID> parse_guid(const std::string& text);
 
 // Can this host create AF_HYPERV sockets at all (doctor)?
 HostFact probe_hvsocket();

@@ -28,6 +28,7 @@ class Win32WindowsHost : public WindowsHost {
   Result<void> shutdown_compute_system(const std::string& id, std::chrono::milliseconds timeout) override;
   Result<void> terminate_compute_system(const std::string& id) override;
   Result<ComputeSystemState> compute_system_state(const std::string& id) override;
+  Result<std::string> vm_runtime_id(const std::string& id) override;
   void close_compute_system(const std::string& id) override;
   Result<void> grant_vm_access(const std::string& id, const std::filesystem::path& path) override;
 

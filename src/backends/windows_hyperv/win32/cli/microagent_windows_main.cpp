@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/windows_hyperv/win32/cli/supervisor_process.hpp"
+#include "backends/windows_hyperv/win32/cli/workspace_verbs.hpp"
 #include "common/guest_wire.hpp"
 
 namespace {
@@ -23,7 +24,7 @@ namespace {
 using namespace microagent;
 using nlohmann::json;
 
-constexpr int kMicroagentFailed = 125;
+using windows_cli::kMicroagentFailed;
 
 struct Options {
   bool json_output = false;
@@ -139,6 +140,16 @@ int main(int argc, char** argv) {
     sub->add_option("name", o.name, "workspace name")->required();
     lifecycle_apps[sub] = command;
   }
+  windows_cli::ConnectVerbOptions connect_options;
+  auto* connect = app.add_subcommand("connect", "open a shell in a running workspace, or run one command in it");
+  connect->add_option("name", connect_options.name, "workspace name")->required();
+  connect->add_option("--send", connect_options.send, "run this shell command (no terminal), exit with its code");
+  connect->add_option("command", connect_options.command, "command and arguments (after --; default: a login shell)");
+  auto* ps = app.add_subcommand("ps", "list workspaces");
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "print the guest's serial console log");
+  logs->add_option("name", o.name, "workspace name")->required();
+  logs->add_flag("--follow,-f", follow, "keep printing while the workspace runs");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +157,10 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kMicroagentFailed;
   }
 
+  const windows_cli::CliContext context{o.json_output, o.state_dir, o.supervisor};
+  if (connect->parsed()) return windows_cli::run_connect_verb(context, connect_options);
+  if (ps->parsed()) return windows_cli::run_ps_verb(context);
+  if (logs->parsed()) return windows_cli::run_logs_verb(context, o.name, follow);
   if (doctor->parsed()) return call(o, json{{"command", "host"}, {"stateDir", o.state_dir}}, false);
   if (run->parsed()) return call(o, workspace_request("run", o), true);
   if (start->parsed()) return call(o, workspace_request("start", o), false);
