@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/workspace_disks.hpp"
 #include "image/store/image_import.hpp"
 #include "image/store/image_store.hpp"
 
@@ -104,10 +105,19 @@ int run_inspect(const GlobalOptions& global, const std::string& ref) {
   return 0;
 }
 
-int run_rm(const GlobalOptions& global, const std::string& ref) {
+int run_rm(const GlobalOptions& global, const std::string& ref, bool force) {
   auto store = image::ImageStore::open(global.state_dir);
   if (!store) return report(global, store.error());
-  auto removed = store->remove(ref);
+  auto record = store->resolve(ref);
+  if (!record) return report(global, record.error());
+  const auto users = workspaces_using_image(std::filesystem::absolute(global.state_dir), record->digest);
+  if (!users.empty() && !force) {
+    std::string names;
+    for (const auto& user : users) names += (names.empty() ? "" : ", ") + user;
+    return report(global, Error{ErrorCode::conflict, "image " + ref + " is the root disk of workspace(s) " + names +
+                                                         ": delete them first (or --force, which breaks them)"});
+  }
+  auto removed = store->remove(record->digest);
   if (!removed) return report(global, removed.error());
   if (global.json) {
     std::cout << nlohmann::json{{"ok", true}, {"removed", {{"digest", removed->digest}, {"names", removed->names}}}}.dump()
@@ -144,7 +154,9 @@ void add_image_command(CLI::App& app, GlobalOptions& global) {
   auto* rm = image->add_subcommand("rm", "Remove an image: its references, rootfs and cached disks");
   auto rm_ref = std::make_shared<std::string>();
   rm->add_option("REF", *rm_ref, "Reference, digest or digest prefix")->required();
-  rm->callback([&global, rm_ref] { global.exit_code = run_rm(global, *rm_ref); });
+  auto rm_force = std::make_shared<bool>(false);
+  rm->add_flag("--force,-f", *rm_force, "Remove it even while workspaces boot from it");
+  rm->callback([&global, rm_ref, rm_force] { global.exit_code = run_rm(global, *rm_ref, *rm_force); });
 }
 
 }  // namespace microagent::cli

@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include "image/ext4_image.hpp"
 #include "image/store/image_store.hpp"
@@ -19,6 +23,21 @@ Result<SelectedImage> select_image(const std::filesystem::path& state_dir, const
   auto disk = image::ensure_root_disk(*store, record->digest, guest_init);
   if (!disk) return std::unexpected(disk.error());
   return SelectedImage{reference, record->digest, record->config, disk->path};
+}
+
+std::vector<std::string> workspaces_using_image(const std::filesystem::path& state_dir, const std::string& digest) {
+  std::vector<std::string> users;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(state_dir / "workspaces", ec)) {
+    std::ifstream in(entry.path() / "manifest.json");
+    if (!in) continue;
+    auto manifest = nlohmann::json::parse(in, nullptr, false);
+    if (manifest.is_object() && manifest.contains("image") && manifest["image"].value("digest", "") == digest) {
+      users.push_back(entry.path().filename().string());
+    }
+  }
+  std::sort(users.begin(), users.end());
+  return users;
 }
 
 std::filesystem::path volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace) {

@@ -26,6 +26,10 @@ Result<SelectedImage> select_image(const std::filesystem::path& state_dir, const
 // Started workspaces keep their volumes with their other disks; a foreground
 // run gets a private directory (this process's), removed when the run ends, so
 // a run can never touch the volumes of a workspace with the same name.
+// Workspaces whose manifest names image `digest` (their root overlays are
+// backed by its root disk: removing the image would break them).
+std::vector<std::string> workspaces_using_image(const std::filesystem::path& state_dir, const std::string& digest);
+
 std::filesystem::path volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace);
 std::filesystem::path run_volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace);
 

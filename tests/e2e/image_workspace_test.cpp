@@ -141,6 +141,13 @@ TEST_F(ImageWorkspaceTest, RootWritesSurviveHaltAndStartAndTheManifestCatchesACh
   auto refused = run_cli(tmp.path, {"start", "ws"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("changed since this workspace was created"), std::string::npos) << refused.err;
+
+  // The image cannot go while the workspace boots from it.
+  auto rm = run_cli(tmp.path, {"image", "rm", "tiny:1"});
+  EXPECT_EQ(rm.exit_code, 125);
+  EXPECT_NE(rm.err.find("workspace(s) ws"), std::string::npos) << rm.err;
+  ASSERT_EQ(run_cli(tmp.path, {"delete", "ws"}).exit_code, 0);
+  EXPECT_EQ(run_cli(tmp.path, {"image", "rm", "tiny:1"}).exit_code, 0);
 }
 
 TEST_F(ImageWorkspaceTest, DataDisksAndVolumesMountWithTheirModes) {

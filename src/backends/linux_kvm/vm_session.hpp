@@ -40,7 +40,7 @@ struct VmLaunchSpec {
   bool listen_control = false;  // guest -> host readiness on the control port
   bool console_input = false;   // serial console on sockets.serial_in
   // Networking (docs/networking.md): the host side is set up before QEMU starts.
-  net::NetworkAssignment network{.mode = "isolated"};  // forwards: --publish listeners
+  net::NetworkAssignment network;  // mode isolated by default; forwards: --publish listeners
   std::string runtime_key;                              // names the TAP, passt dir, lease owner
   std::optional<protocol::MediationSpec> mediation;
 };
