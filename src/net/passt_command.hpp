@@ -12,6 +12,8 @@
 
 namespace microagent::net {
 
+inline std::filesystem::path passt_socket_in(const std::filesystem::path& dir) { return dir / "passt.sock"; }
+
 struct PasstSpec {
   std::string binary = "passt";
   // Holds passt.sock (QEMU connects there: -netdev stream) and passt.log. A
@@ -19,7 +21,7 @@ struct PasstSpec {
   // state dir under /root is not even traversable for passt.
   std::filesystem::path dir;
   NetworkAssignment assignment;    // address/prefix/gateway/dns the guest uses
-  std::filesystem::path socket() const { return dir / "passt.sock"; }
+  std::filesystem::path socket() const { return passt_socket_in(dir); }
   std::filesystem::path log_file() const { return dir / "passt.log"; }
 };
 

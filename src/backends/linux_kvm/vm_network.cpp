@@ -87,7 +87,7 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
 VmNetwork::~VmNetwork() { detach(); }
 
 std::optional<QemuNic> VmNetwork::nic() const {
-  if (assignment_.mode == "user") return QemuNic{"passt", net::PasstSpec{.dir = passt_dir_}.socket(), "", assignment_.mac};
+  if (assignment_.mode == "user") return QemuNic{"passt", net::passt_socket_in(passt_dir_), "", assignment_.mac};
   if (assignment_.mode == "nat" || assignment_.mode == "bridged") return QemuNic{"tap", {}, assignment_.tap, assignment_.mac};
   return std::nullopt;
 }

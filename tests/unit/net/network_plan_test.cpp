@@ -109,7 +109,7 @@ TEST(NetworkPlan, AssignmentJsonRoundTrips) {
   ASSERT_EQ(back.forwards.size(), 1u);
   EXPECT_EQ(back.forwards[0].host, "0.0.0.0");
   EXPECT_EQ(back.forwards[0].host_port, 9000);
-  EXPECT_EQ(assignment_from_json(nlohmann::json("garbage")).mode, "");
+  EXPECT_EQ(assignment_from_json(nlohmann::json("garbage")).mode, "isolated");
 }
 
 }  // namespace
