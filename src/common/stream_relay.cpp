@@ -25,7 +25,7 @@ struct Direction {
   bool wants_read() const { return !eof && end < kRelayBufferBytes; }
   bool wants_write() const { return start < end; }
 
-  // Returns an errno on a hard failure, else 0.
+  // Returns an errno on a hard failure (then the direction is at EOF), else 0.
   int pump_read() {
     const ssize_t n = ::recv(from, buf.get() + end, kRelayBufferBytes - end, 0);
     if (n > 0) {
@@ -33,6 +33,7 @@ struct Direction {
     } else if (n == 0) {
       eof = true;
     } else if (errno != EAGAIN && errno != EINTR) {
+      eof = true;
       return errno;
     }
     return 0;
@@ -45,7 +46,11 @@ struct Direction {
       moved += static_cast<std::uint64_t>(n);
       if (start == end) start = end = 0;
     } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return errno;
+      // The receiver is gone: nothing more can go this way.
+      const int err = errno;
+      start = end = 0;
+      eof = shut = true;
+      return err;
     }
     return 0;
   }
@@ -91,21 +96,23 @@ RelayStats relay_streams(int a, int b, int stop_fd) {
       stats.stopped = true;
       break;
     }
-    int err = 0;
+    // Each direction ends on its own: a failed read (a reset) counts as EOF, so
+    // the bytes already read still reach the other side (a server that answers
+    // and resets must not lose its answer); a failed write means the receiver
+    // is gone, so that direction's bytes are dropped and its reading stops.
+    auto note = [&](int err) {
+      if (err && !stats.error) stats.error = err;
+    };
     // POLLHUP/POLLERR without POLLIN still means "read to learn what happened".
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && ab.wants_read()) err = ab.pump_read();
-    if (!err && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && ba.wants_read()) err = ba.pump_read();
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && ab.wants_read()) note(ab.pump_read());
+    if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && ba.wants_read()) note(ba.pump_read());
     // A hung-up peer gets a write too: it fails with EPIPE instead of polling forever.
-    if (!err && ab.wants_write() && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) err = ab.pump_write();
-    if (!err && ba.wants_write() && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) err = ba.pump_write();
-    if (err) {
-      stats.error = err;
-      break;
-    }
+    if (ab.wants_write() && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) note(ab.pump_write());
+    if (ba.wants_write() && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) note(ba.pump_write());
     ab.finish_if_drained();
     ba.finish_if_drained();
   }
-  if (stats.error || stats.stopped) {
+  if (stats.stopped) {
     ::shutdown(a, SHUT_RDWR);
     ::shutdown(b, SHUT_RDWR);
   }

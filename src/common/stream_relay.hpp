@@ -15,13 +15,15 @@ struct RelayStats {
   std::uint64_t a_to_b = 0;  // bytes written to b that came from a
   std::uint64_t b_to_a = 0;
   bool stopped = false;      // stop_fd became readable first
-  int error = 0;             // errno of the first hard failure (0: both directions ended cleanly)
+  int error = 0;             // errno of the first failure (0: both directions ended cleanly)
 };
 
 inline constexpr std::size_t kRelayBufferBytes = 64 * 1024;
 
-// Blocks until both directions reached EOF and were flushed, a hard error
-// (then both sockets are shut down), or `stop_fd` (>= 0) becomes readable.
+// Blocks until both directions are over, or `stop_fd` (>= 0) becomes readable
+// (then both sockets are shut down). A direction is over when its EOF was
+// passed on after its bytes, when its source failed (a reset: what was read
+// still goes through, then EOF), or when its receiver is gone (bytes dropped).
 // The sockets are switched to non-blocking; the caller still owns and closes them.
 RelayStats relay_streams(int a, int b, int stop_fd = -1);
 

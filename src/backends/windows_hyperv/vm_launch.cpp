@@ -1,6 +1,8 @@
 #include "backends/windows_hyperv/vm_launch.hpp"
 
+#include "backends/windows_hyperv/config_initramfs.hpp"
 #include "common/clock.hpp"
+#include "common/guest_wire.hpp"
 
 namespace microagent::windows_hyperv {
 
@@ -23,11 +25,18 @@ Result<CreatedVm> create_vm(WindowsHost& host, const supervisor::RuntimeStore& s
 
   auto plan = plan_vm(config, store.runtime_id(), *disks, *network, detached);
   if (!plan) return undo(plan.error());
+  if (plan->config_in_initramfs) {
+    const auto initrd = store.dir() / kInitrdWithConfigName;
+    if (auto ok = write_initrd_with_config(config.initrd_path, guest_config_to_json(plan->guest), initrd); !ok) {
+      return undo(ok.error());
+    }
+    plan->spec.initrd_path = initrd.string();
+  }
   vm.plan = *plan;
   vm.record.com1_pipe = plan->spec.com1_pipe;
   const nlohmann::json document = compute_system_document(plan->spec);
   vm.record.extra["kernelPath"] = config.kernel_path;
-  vm.record.extra["initrdPath"] = config.initrd_path;
+  vm.record.extra["initrdPath"] = plan->spec.initrd_path;
   vm.record.extra["kernelCmdline"] = plan->spec.kernel_cmdline;
   vm.record.extra["createdAt"] = rfc3339_now();
 
@@ -35,7 +44,7 @@ Result<CreatedVm> create_vm(WindowsHost& host, const supervisor::RuntimeStore& s
   vm.record.compute_system_id = plan->compute_system_id;
   if (auto ok = store.write_runtime(to_json(vm.record)); !ok) return undo(ok.error());
 
-  std::vector<std::filesystem::path> files{config.kernel_path, config.initrd_path};
+  std::vector<std::filesystem::path> files{config.kernel_path, plan->spec.initrd_path};
   for (const auto& disk : plan->spec.disks) files.emplace_back(disk.path);
   for (const auto& file : files) {
     if (auto ok = host.grant_vm_access(plan->compute_system_id, file); !ok) return undo(ok.error());

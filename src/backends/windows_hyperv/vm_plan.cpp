@@ -36,18 +36,14 @@ Result<VmPlan> plan_vm(const protocol::WorkspaceConfig& config, const std::strin
   plan.guest.disks = disks.guest_disks;
   plan.guest.keep_alive = detached;
   auto param = encode_config_cmdline_param(plan.guest);
-  if (!param) {
-    return fail(ErrorCode::unsupported,
-                "the workload config (command, env, disks) is too large for the kernel command line; windows-hyperv "
-                "cannot pack it into the initramfs yet: shorten it or pass data through a disk");
-  }
+  plan.config_in_initramfs = !param.has_value();
 
   auto& spec = plan.spec;
   spec.owner = std::string(kOwner);
   spec.terminate_on_last_handle_closed = !detached;
   spec.kernel_path = config.kernel_path;
   spec.initrd_path = config.initrd_path;
-  spec.kernel_cmdline = hyperv_kernel_cmdline(*param);
+  spec.kernel_cmdline = hyperv_kernel_cmdline(param.value_or(""));
   spec.memory_mib = config.memory_mib;
   spec.cpu_count = config.cpu_count;
   spec.disks = disks.scsi;

@@ -19,6 +19,10 @@ struct VmPlan {
   std::string compute_system_id;  // microagent-<runtimeID>
   ComputeSystemSpec spec;
   GuestConfig guest;
+  // The guest config does not fit the kernel command line: create_vm writes
+  // it into a per-runtime initramfs (config_initramfs.hpp) and points
+  // spec.initrd_path there.
+  bool config_in_initramfs = false;
 };
 
 // The vsock ports granted in HvSocket: result (config.result.port), connect
@@ -26,8 +30,7 @@ struct VmPlan {
 std::vector<std::uint32_t> granted_vsock_ports(const protocol::WorkspaceConfig& config);
 
 // `detached`: a started workspace (keep-alive guest, the VM outlives this process).
-// invalid_request for a missing kernel/initrd path; unsupported when the guest
-// config does not fit the kernel command line (Hyper-V has no per-run initramfs here).
+// invalid_request for a missing kernel/initrd path.
 Result<VmPlan> plan_vm(const protocol::WorkspaceConfig& config, const std::string& runtime_id,
                        const WorkspaceDisks& disks, const std::optional<NetworkAttachment>& network, bool detached);
 

@@ -51,6 +51,8 @@ Result<int> connect_workspace(const std::filesystem::path& state_dir, const std:
   if (!target) return std::unexpected(target.error());
   auto stream = connector(target->vm_runtime_id, kConnectPort);
   if (!stream) {
+    // No Hyper-V sockets on this host at all is the host's fault, not the workspace's.
+    if (stream.error().code == ErrorCode::host_unavailable) return std::unexpected(stream.error());
     return fail(ErrorCode::conflict, "workspace '" + name +
                                          "' does not accept connect sessions (is it started, and is its guest up?): " +
                                          stream.error().message);

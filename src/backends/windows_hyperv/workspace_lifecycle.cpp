@@ -53,6 +53,9 @@ struct LockedWorkspace {
 // poweroff, host reboot): settle it as stopped and release what it held.
 void reconcile(WindowsHost& host, const RuntimeStore& store, const protocol::Request& request, VmRecord& vm) {
   if (!is_active(latest_state(store)) || vm_alive(host, vm)) return;
+  // HCS not answering (not loaded, access denied) says nothing about the VM:
+  // it stays recorded as it is rather than being settled as gone.
+  if (!vm.compute_system_id.empty() && !vm.exited && !host.compute_system_state(vm.compute_system_id)) return;
   end_vm(host, store, vm, VmEnd::terminate);
   store.record(make_event(request, State::stopped, "compute system " + vm.compute_system_id + " is gone (guest powered off)"));
 }

@@ -93,6 +93,17 @@ TEST_F(LifecycleTest, InspectSettlesAVmThatIsGone) {
   expect_released();
 }
 
+// HCS failing to answer is not the VM being gone: nothing is settled or released.
+TEST_F(LifecycleTest, InspectKeepsARunningWorkspaceWhenHcsCannotAnswer) {
+  start_ok();
+  host.failures["compute_system_state"] = Error{ErrorCode::host_unavailable, "computecore.dll not loaded"};
+  const auto response = send("inspect");
+  EXPECT_EQ(state_of(response), "running") << response.body.dump();
+  EXPECT_FALSE(host.endpoints.empty());
+  EXPECT_FALSE(host.live_processes.empty());
+  EXPECT_EQ(runtime()["exited"], false);
+}
+
 TEST_F(LifecycleTest, InspectUnknownIsNotFound) { EXPECT_EQ(error_code(send("inspect")), "not_found"); }
 
 TEST_F(LifecycleTest, HaltShutsDownAndKeepsTheDisk) {

@@ -93,7 +93,7 @@ class FakeWindowsHost : public WindowsHost {
     return {};
   }
   Result<ComputeSystemState> compute_system_state(const std::string& id) override {
-    calls.push_back("compute_system_state");
+    if (auto f = failing("compute_system_state")) return std::unexpected(*f);
     auto it = systems.find(id);
     return it == systems.end() ? ComputeSystemState::absent : it->second;
   }

@@ -190,8 +190,24 @@ TEST(VmPlan, FailsClosed) {
   EXPECT_EQ(plan_vm(config, "a1", {}, std::nullopt, false).error().code, ErrorCode::invalid_request);
   config.kernel_path = "/k/vmlinux";
   config.initrd_path = "/k/initrd";
+}
+
+// Too large for the command line: planned for the per-runtime initramfs instead.
+TEST(VmPlan, ALargeConfigGoesToTheInitramfs) {
+  protocol::WorkspaceConfig config;
+  config.kernel_path = "/k/vmlinux";
+  config.initrd_path = "/k/initrd";
+  config.command = {"/bin/sh", "-c", "true"};
+  auto small = plan_vm(config, "a1", {}, std::nullopt, false);
+  ASSERT_TRUE(small);
+  EXPECT_FALSE(small->config_in_initramfs);
+  EXPECT_NE(small->spec.kernel_cmdline.find("microagent.config="), std::string::npos);
   config.command = {"/bin/sh", "-c", std::string(8000, 'x')};
-  EXPECT_EQ(plan_vm(config, "a1", {}, std::nullopt, false).error().code, ErrorCode::unsupported);
+  auto large = plan_vm(config, "a1", {}, std::nullopt, false);
+  ASSERT_TRUE(large);
+  EXPECT_TRUE(large->config_in_initramfs);
+  EXPECT_EQ(large->spec.kernel_cmdline, "console=ttyS0 panic=-1 reboot=t quiet");
+  EXPECT_EQ(large->guest.argv, config.command);
 }
 
 }  // namespace

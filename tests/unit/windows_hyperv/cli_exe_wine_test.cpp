@@ -1,0 +1,183 @@
+// The cross-built microagent.exe under wine, on state dirs this test writes
+// (with the Linux RuntimeStore: the files are the same on both hosts):
+// `connect --send` answers a structured error for a workspace that is missing,
+// not running, or recorded as running on a host without Hyper-V sockets;
+// `ps` lists the workspaces through the supervisor's inspect; `logs` prints
+// serial.log byte for byte. Never a crash.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file_lock.hpp"
+#include "common/process.hpp"
+#include "protocol/json_codec.hpp"
+#include "supervisor/runtime_store.hpp"
+
+namespace microagent::windows_hyperv {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kWine = "/usr/lib/wine/wine64";
+
+struct CliAnswer {
+  int exit_code = -1;
+  std::string out, err;
+  json body;  // stdout as JSON, discarded when it is not
+};
+
+class WineCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#if !defined(MICROAGENT_WINDOWS_CLI) || !defined(MICROAGENT_WINE_PREFIX)
+    GTEST_SKIP() << "configured with -DMICROAGENT_WINDOWS=OFF: no Windows executables";
+#else
+    cli = MICROAGENT_WINDOWS_CLI;
+    prefix = MICROAGENT_WINE_PREFIX;
+    ASSERT_TRUE(std::filesystem::exists(cli)) << cli << " missing: build the microagent_windows target";
+    ASSERT_EQ(::access(kWine, X_OK), 0) << kWine << " missing: apt-get install wine64 (scripts/bootstrap)";
+    char pattern[] = "/tmp/ma-hyperv-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir = pattern;
+    state = dir / "state";
+#endif
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+
+  // microagent.exe --state-dir Z:<state> ARGS...
+  CliAnswer run(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv{kWine, cli, "--state-dir", "Z:" + state.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::filesystem::create_directories(prefix.parent_path());
+    auto lock = FileLock::acquire(prefix.string() + ".lock", std::chrono::minutes(5));
+    EXPECT_TRUE(lock) << (lock ? "" : lock.error().message);
+    SpawnOptions options;
+    options.extra_env = {{"WINEDEBUG", "-all"}, {"WINEPREFIX", prefix.string()}, {"WINEDLLOVERRIDES", "mscoree,mshtml="}};
+    auto out = run_command(argv, input, options);
+    EXPECT_TRUE(out) << (out ? "" : out.error().message);
+    CliAnswer answer;
+    if (!out) return answer;
+    EXPECT_TRUE(out->status.exit_code.has_value()) << "microagent.exe died: " << out->status.describe() << "\n" << out->err;
+    answer.exit_code = out->status.exit_code.value_or(-1);
+    answer.out = out->out;
+    answer.err = out->err;
+    answer.body = json::parse(out->out, nullptr, false);
+    return answer;
+  }
+
+  // A workspace whose latest event is `state` (and runtime.json, when given).
+  void record(const std::string& name, protocol::State state_now, const json& runtime = nullptr) {
+    supervisor::RuntimeStore store(state, name);
+    ASSERT_TRUE(store.create());
+    protocol::Event event;
+    event.identity = {"req-test", name, "workload", "windows-hyperv"};
+    event.state = state_now;
+    event.observed_at = "2026-11-23T17:00:00Z";
+    event.detail = "recorded by the test";
+    ASSERT_TRUE(store.record(event));
+    if (!runtime.is_null()) ASSERT_TRUE(store.write_runtime(runtime));
+  }
+
+  static void expect_error(const CliAnswer& answer, const std::string& code) {
+    EXPECT_EQ(answer.exit_code, 125) << answer.out << answer.err;
+    ASSERT_TRUE(answer.body.is_object()) << "not JSON: " << answer.out << "\nstderr: " << answer.err;
+    EXPECT_EQ(answer.body["ok"], false);
+    EXPECT_EQ(answer.body["error"]["code"], code) << answer.out;
+    EXPECT_FALSE(answer.body["error"]["message"].get<std::string>().empty());
+  }
+
+  std::string cli;
+  std::filesystem::path prefix, dir, state;
+};
+
+TEST_F(WineCliTest, ConnectSendWithoutTheWorkspaceIsNotFound) {
+  const auto answer = run({"--json", "connect", "nope", "--send", "true"});
+  expect_error(answer, "not_found");
+  // For people: the message and the code on stderr, nothing on stdout.
+  const auto human = run({"connect", "nope", "--send", "true"});
+  EXPECT_EQ(human.exit_code, 125);
+  EXPECT_TRUE(human.out.empty()) << human.out;
+  EXPECT_NE(human.err.find("no workspace named 'nope' [not_found]"), std::string::npos) << human.err;
+}
+
+TEST_F(WineCliTest, ConnectSendToAWorkspaceWithoutAVmIsAConflict) {
+  record("idle", protocol::State::prepared);
+  const auto answer = run({"--json", "connect", "idle", "--send", "true"});
+  expect_error(answer, "conflict");
+  EXPECT_NE(answer.body["error"]["message"].get<std::string>().find("start it first"), std::string::npos) << answer.out;
+  // A bad name never reaches the file system.
+  expect_error(run({"--json", "connect", "..", "--send", "true"}), "invalid_request");
+}
+
+// Recorded as running with a RuntimeId: the Win32 AF_HYPERV connector runs and
+// wine has no Hyper-V sockets, so the answer is host_unavailable, not a crash.
+TEST_F(WineCliTest, ConnectSendWithoutHyperVSocketsFailsClosed) {
+  record("busy", protocol::State::running,
+         json{{"backend", "windows-hyperv"}, {"computeSystemId", "microagent-busy"}, {"detached", true},
+              {"vmRuntimeId", "6f4c1a2e-0000-4000-8000-000000000001"}, {"exited", false}});
+  const auto answer = run({"--json", "connect", "busy", "--send", "true"}, "input for the command\n");
+  ASSERT_TRUE(answer.body.is_object()) << answer.out << answer.err;
+  EXPECT_EQ(answer.exit_code, 125);
+  const std::string code = answer.body["error"]["code"];
+  EXPECT_TRUE(code == "host_unavailable" || code == "conflict") << answer.out;
+  const std::string message = answer.body["error"]["message"];
+  EXPECT_NE(message.find("Hyper-V"), std::string::npos) << message;
+}
+
+TEST_F(WineCliTest, PsListsWorkspacesThroughInspect) {
+  record("beta", protocol::State::prepared);
+  record("alpha", protocol::State::prepared);
+  std::filesystem::create_directories(state / "Not-A-Name");
+  std::ofstream(state / "Not-A-Name" / "event.json") << "{}";
+  std::filesystem::create_directories(state / "noevents");
+  const auto answer = run({"--json", "ps"});
+  EXPECT_EQ(answer.exit_code, 0) << answer.err;
+  ASSERT_TRUE(answer.body.is_array()) << answer.out << answer.err;
+  ASSERT_EQ(answer.body.size(), 2u) << answer.out;
+  EXPECT_EQ(answer.body[0]["identity"]["runtimeID"], "alpha");
+  EXPECT_EQ(answer.body[1]["identity"]["runtimeID"], "beta");
+  EXPECT_EQ(answer.body[0]["state"], "prepared");
+  const auto table = run({"ps"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_EQ(table.out.rfind("NAME", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("alpha"), std::string::npos);
+  EXPECT_NE(table.out.find("prepared"), std::string::npos);
+  EXPECT_EQ(table.out.find("noevents"), std::string::npos);
+}
+
+TEST_F(WineCliTest, PsOnAnEmptyStateDirIsAnEmptyList) {
+  const auto answer = run({"--json", "ps"});
+  EXPECT_EQ(answer.exit_code, 0) << answer.err;
+  EXPECT_EQ(answer.body, json::array()) << answer.out;
+}
+
+TEST_F(WineCliTest, LogsPrintsTheSerialLogByteForByte) {
+  record("chatty", protocol::State::stopped);
+  std::string log = "[    0.000000] Linux version 6.1\r\nmicroagent guest init\n";
+  log += std::string("\x00\x01\xff binary\n", 11);
+  std::ofstream(state / "chatty" / "serial.log", std::ios::binary) << log;
+  const auto answer = run({"logs", "chatty"});
+  EXPECT_EQ(answer.exit_code, 0) << answer.err;
+  EXPECT_EQ(answer.out, log);
+  // --follow on a workspace that is not running prints once and returns.
+  const auto followed = run({"logs", "-f", "chatty"});
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(followed.out, log);
+  // No serial.log yet: nothing, successfully.
+  record("quiet", protocol::State::prepared);
+  const auto quiet = run({"logs", "quiet"});
+  EXPECT_EQ(quiet.exit_code, 0);
+  EXPECT_TRUE(quiet.out.empty());
+  expect_error(run({"--json", "logs", "nope"}), "not_found");
+}
+
+}  // namespace
+}  // namespace microagent::windows_hyperv
