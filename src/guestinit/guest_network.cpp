@@ -148,6 +148,10 @@ std::vector<std::string> configure_guest_network(const GuestNetwork& network) {
   }
   if (!network.dns.empty()) {
     ::mkdir("/etc", 0755);
+    // Images often ship resolv.conf as a link into a resolver's runtime dir
+    // (systemd-resolved) that does not exist here: replace the link itself.
+    struct stat st{};
+    if (::lstat("/etc/resolv.conf", &st) == 0 && S_ISLNK(st.st_mode)) ::unlink("/etc/resolv.conf");
     UniqueFd fd(::open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd || !write_fully(fd.get(), resolv_conf_text(network.dns))) failures.push_back(errno_text("write /etc/resolv.conf"));
   }

@@ -1,27 +1,22 @@
 #include "backends/linux_kvm/workspace_lifecycle.hpp"
 
 #include <signal.h>
-#include <linux/sockios.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <thread>
 
 #include <fmt/core.h>
 
+#include "backends/linux_kvm/console_input.hpp"
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/host_profile.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/qmp_client.hpp"
-#include "backends/linux_kvm/root_overlay.hpp"
 #include "backends/linux_kvm/runtime_shim.hpp"
 #include "backends/linux_kvm/vm_handle.hpp"
 #include "backends/linux_kvm/vm_network.hpp"
-#include "backends/linux_kvm/workspace_manifest.hpp"
+#include "backends/linux_kvm/workspace_disks.hpp"
 #include "common/atomic_file.hpp"
 #include "common/clock.hpp"
 #include "common/process.hpp"
@@ -41,10 +36,6 @@ using protocol::Event;
 using protocol::State;
 using supervisor::RuntimeStore;
 
-constexpr const char* kWorkspaceDiskName = "workspace.ext4";
-constexpr const char* kRootOverlayName = "rootfs.qcow2";
-constexpr const char* kManifestName = "manifest.json";
-constexpr const char* kWorkspaceDiskSize = "1G";
 
 Event event_for(const protocol::Request& request, State state, std::string detail) {
   return supervisor::event_for(request, "linux-kvm", state, std::move(detail));
@@ -135,85 +126,6 @@ Result<Event> await_final_event(const RuntimeStore& store, const protocol::Reque
   // The shim is gone without a word (killed with the VM): clean up after it and record it ourselves.
   if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
   return record(store, event_for(request, fallback.state, fallback.detail));
-}
-
-Result<void> ensure_workspace_disk(const RuntimeStore& store) {
-  const auto disk = store.workspace_dir() / kWorkspaceDiskName;
-  std::error_code ec;
-  if (std::filesystem::exists(disk, ec)) return {};
-  if (auto ok = ensure_directory(store.workspace_dir(), 0700); !ok) return ok;
-  const auto temp = disk.string() + ".new";
-  auto mkfs = run_command({"mke2fs", "-q", "-F", "-t", "ext4", "-L", "workspace", temp, kWorkspaceDiskSize});
-  if (!mkfs) return fail(ErrorCode::host_unavailable, "mke2fs is not installed: apt-get install e2fsprogs");
-  if (!mkfs->status.success()) return fail(ErrorCode::internal, "mke2fs failed: " + mkfs->err);
-  std::filesystem::rename(temp, disk, ec);
-  if (ec) return fail_errno("rename workspace disk", ec.value());
-  return {};
-}
-
-// A started workspace's disks: an image's copy-on-write root overlay (which
-// keeps every write across halt and start), or the /workspace disk of the
-// default image.
-LaunchDisks started_disks(const RuntimeStore& store, const protocol::WorkspaceConfig& config) {
-  LaunchDisks disks;
-  if (!config.rootfs_path.empty()) {
-    disks.root_overlay = store.workspace_dir() / kRootOverlayName;
-  } else {
-    disks.workspace_disk = store.workspace_dir() / kWorkspaceDiskName;
-  }
-  return disks;
-}
-
-// Creates what started_disks() names (once) and records the manifest.
-Result<void> ensure_started_disks(const RuntimeStore& store, const protocol::WorkspaceConfig& config,
-                                  const LaunchDisks& disks) {
-  std::error_code ec;
-  if (disks.root_overlay.empty() && std::filesystem::exists(store.workspace_dir() / kRootOverlayName, ec)) {
-    return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() +
-                                         "' boots an image (see its manifest): give the same --image again");
-  }
-  if (!disks.root_overlay.empty()) {
-    if (auto ok = ensure_root_overlay(config.rootfs_path, disks.root_overlay, overlay_template_dir(config.state_dir)); !ok) return ok;
-  } else if (auto ok = ensure_workspace_disk(store); !ok) {
-    return ok;
-  }
-  ManifestInputs inputs{hash_cache_dir(config.state_dir), config.image,      config.kernel_path, config.initrd_path,
-                        config.rootfs_path,                  disks.root_overlay, installed_guestinit()};
-  if (auto ok = write_workspace_manifest(store.workspace_dir() / kManifestName, inputs); !ok) {
-    return std::unexpected(ok.error());
-  }
-  return {};
-}
-
-Result<void> send_console_input(const std::filesystem::path& socket, const std::string& input) {
-  if (!shim::fits_unix_socket_path(socket)) return fail(ErrorCode::internal, "console socket path too long");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return fail(ErrorCode::conflict, "the console is not accepting input (is the workspace running?)");
-  }
-  if (::send(fd.get(), input.data(), input.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(input.size())) {
-    return fail_errno("write console input", errno);
-  }
-  // QEMU takes input only as fast as the guest's UART drains, and drops what is
-  // still queued when the client hangs up: stay connected until QEMU has read
-  // it all (SIOCOUTQ: bytes the peer has not consumed), draining the console
-  // output QEMU sends us meanwhile so the guest never blocks on it.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  for (;;) {
-    int queued = 0;
-    if (::ioctl(fd.get(), SIOCOUTQ, &queued) != 0 || queued == 0) return {};
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fail(ErrorCode::internal, fmt::format("the guest console did not take the input in time ({} bytes left)", queued));
-    }
-    pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, 20) > 0) {
-      char sink[4096];
-      if (::recv(fd.get(), sink, sizeof sink, MSG_DONTWAIT) == 0) return fail(ErrorCode::conflict, "the console closed");
-    }
-  }
 }
 
 // Ends a running VM the hard way; the shim (if alive) records the final event.
@@ -370,22 +282,7 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
   if (!is_active(event.state)) readiness.mediation_ready.ready = false;
   event.readiness = readiness;
   // `status` asks for "verify": every recorded hash is computed again.
-  const auto manifest_path = store.workspace_dir() / kManifestName;
-  const bool verify = request.raw.value("verify", false);
-  if (verify) {
-    auto report = verify_workspace_manifest(manifest_path);
-    if (report) {
-      if (!(*report)["divergences"].empty()) {
-        std::string items;
-        for (const auto& d : (*report)["divergences"]) items += (items.empty() ? "" : ", ") + d.value("item", "");
-        event.detail += (event.detail.empty() ? "" : "; ") + std::string("manifest diverged: ") + items + " changed";
-      }
-      event.manifest = *report;
-    }
-  } else if (auto text = read_file(manifest_path)) {
-    auto doc = nlohmann::json::parse(*text, nullptr, false);
-    if (doc.is_object()) event.manifest = doc;
-  }
+  attach_manifest(event, store, request.raw.value("verify", false));
   return event;
 }
 

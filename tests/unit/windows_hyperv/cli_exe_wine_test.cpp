@@ -83,7 +83,9 @@ class WineCliTest : public ::testing::Test {
     event.observed_at = "2026-11-23T17:00:00Z";
     event.detail = "recorded by the test";
     ASSERT_TRUE(store.record(event));
-    if (!runtime.is_null()) ASSERT_TRUE(store.write_runtime(runtime));
+    if (!runtime.is_null()) {
+      ASSERT_TRUE(store.write_runtime(runtime));
+    }
   }
 
   static void expect_error(const CliAnswer& answer, const std::string& code) {

@@ -22,6 +22,26 @@ std::string utf8_of(std::wstring_view wide) {
   return out;
 }
 
+// Ctrl-Break and closing the window still end the process without unwinding
+// (processed input is off, so Ctrl-C is only a byte): the handler restores
+// the console first. One raw console per process, so one saved state.
+struct SavedConsole {
+  HANDLE in = nullptr, out = nullptr;
+  DWORD in_mode = 0, out_mode = 0;
+  bool in_saved = false, out_saved = false;
+};
+SavedConsole g_saved;
+
+void restore_console() {
+  if (g_saved.in_saved) SetConsoleMode(g_saved.in, g_saved.in_mode);
+  if (g_saved.out_saved) SetConsoleMode(g_saved.out, g_saved.out_mode);
+}
+
+BOOL WINAPI restore_on_exit(DWORD) {
+  restore_console();
+  return FALSE;  // the default handler still ends the process
+}
+
 }  // namespace
 
 bool stdin_is_console() {
@@ -56,11 +76,14 @@ RawConsole::RawConsole() : in_(GetStdHandle(STD_INPUT_HANDLE)), out_(GetStdHandl
   // The guest speaks UTF-8 both ways.
   SetConsoleCP(CP_UTF8);
   SetConsoleOutputCP(CP_UTF8);
+  g_saved = {in_, out_, in_mode_, out_mode_, in_saved_, out_saved_};
+  SetConsoleCtrlHandler(restore_on_exit, TRUE);
 }
 
 RawConsole::~RawConsole() {
-  if (in_saved_) SetConsoleMode(in_, in_mode_);
-  if (out_saved_) SetConsoleMode(out_, out_mode_);
+  SetConsoleCtrlHandler(restore_on_exit, FALSE);
+  restore_console();
+  g_saved = {};
   if (in_cp_) SetConsoleCP(in_cp_);
   if (out_cp_) SetConsoleOutputCP(out_cp_);
 }
