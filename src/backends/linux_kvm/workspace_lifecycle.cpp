@@ -26,6 +26,7 @@
 #include "shim/readiness_tracker.hpp"
 #include "supervisor/event_factory.hpp"
 #include "supervisor/runtime_store.hpp"
+#include "supervisor/workspace_records.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -34,26 +35,15 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
+using supervisor::is_active;
+using supervisor::latest_state;
+using supervisor::record;
 using supervisor::RuntimeStore;
+using supervisor::store_for;
 
 
 Event event_for(const protocol::Request& request, State state, std::string detail) {
   return supervisor::event_for(request, "linux-kvm", state, std::move(detail));
-}
-
-RuntimeStore store_for(const protocol::Request& request) {
-  return RuntimeStore(request.config->state_dir, request.identity->runtime_id);
-}
-
-Result<Event> record(const RuntimeStore& store, Event event) {
-  if (auto ok = store.record(event); !ok) return std::unexpected(ok.error());
-  return event;
-}
-
-std::optional<State> latest_state(const RuntimeStore& store) {
-  auto latest = store.latest();
-  if (!latest || !*latest) return std::nullopt;
-  return (*latest)->state;
 }
 
 Result<void> require_exists(const RuntimeStore& store) {
@@ -64,10 +54,6 @@ Result<void> require_exists(const RuntimeStore& store) {
 VmHandle handle_of(const RuntimeStore& store) {
   auto runtime = store.read_runtime();
   return VmHandle::from_runtime(runtime ? *runtime : json::object());
-}
-
-bool is_active(std::optional<State> state) {
-  return state == State::starting || state == State::running || state == State::stopping;
 }
 
 // A shim that died without recording the end leaves a stale "running": settle it.

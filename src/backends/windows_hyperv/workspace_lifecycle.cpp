@@ -10,37 +10,23 @@
 #include "protocol/json_codec.hpp"
 #include "supervisor/event_factory.hpp"
 #include "supervisor/runtime_store.hpp"
+#include "supervisor/workspace_records.hpp"
 
 namespace microagent::windows_hyperv {
 
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
+using supervisor::is_active;
+using supervisor::latest_state;
+using supervisor::record;
 using supervisor::RuntimeStore;
+using supervisor::store_for;
 
 namespace {
 
 Event make_event(const protocol::Request& request, State state, std::string detail) {
   return supervisor::event_for(request, kBackendName, state, std::move(detail));
-}
-
-RuntimeStore store_for(const protocol::Request& request) {
-  return RuntimeStore(request.config->state_dir, request.identity->runtime_id);
-}
-
-Result<Event> record(const RuntimeStore& store, Event event) {
-  if (auto ok = store.record(event); !ok) return std::unexpected(ok.error());
-  return event;
-}
-
-std::optional<State> latest_state(const RuntimeStore& store) {
-  auto latest = store.latest();
-  if (!latest || !*latest) return std::nullopt;
-  return (*latest)->state;
-}
-
-bool is_active(std::optional<State> state) {
-  return state == State::starting || state == State::running || state == State::stopping;
 }
 
 struct LockedWorkspace {

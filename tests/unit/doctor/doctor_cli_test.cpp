@@ -149,7 +149,7 @@ TEST(DoctorCli, WindowsHypervFailsBeforeBuildingAnything) {
 TEST(DoctorCli, Wsl2OutsideWsl2FailsBeforeBuildingAnything) {
   if (std::getenv("WSL_DISTRO_NAME")) GTEST_SKIP() << "this host is WSL";
   TempHome home;
-  for (const std::vector<std::string> args : {std::vector<std::string>{"--backend", "wsl2", "--json", "run", "--", "true"},
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--backend", "wsl2", "--json", "run", "--", "true"},
                                               std::vector<std::string>{"--backend", "wsl2", "--json", "start", "ws"}}) {
     auto run = microagent(args, home.path().string());
     const json error = json::parse(run.out, nullptr, false);
