@@ -30,7 +30,9 @@ class HostileTarTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(dir.path() / "state/x"));
     EXPECT_FALSE(fs::exists(dir.path() / "state/images/x"));
     std::error_code ec;
-    if (fs::exists(dir.path() / "state/images/tmp")) EXPECT_TRUE(fs::is_empty(dir.path() / "state/images/tmp"));
+    if (fs::exists(dir.path() / "state/images/tmp")) {
+      EXPECT_TRUE(fs::is_empty(dir.path() / "state/images/tmp"));
+    }
   }
 
   Result<ImportOutcome> import_tar(const std::vector<TarEntry>& entries, ExtractLimits limits = {}) {

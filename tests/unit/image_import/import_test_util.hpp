@@ -58,6 +58,12 @@ inline std::string run_tool(const std::vector<std::string>& argv) {
 }
 
 struct TarEntry {
+  // Positional like an aggregate ({path, type, contents...}), without g++ 12's
+  // missing-initializer warnings for the fields left out.
+  TarEntry(std::string path_, unsigned type_ = AE_IFREG, std::string contents_ = {}, unsigned mode_ = 0644,
+           std::string link_ = {}, bool hardlink_ = false, std::int64_t sparse_size_ = -1)
+      : path(std::move(path_)), type(type_), contents(std::move(contents_)), mode(mode_), link(std::move(link_)),
+        hardlink(hardlink_), sparse_size(sparse_size_) {}
   std::string path;
   unsigned type = AE_IFREG;
   std::string contents;
