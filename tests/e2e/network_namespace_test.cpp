@@ -77,7 +77,9 @@ class NetworkNamespaceTest : public ::testing::Test {
       EXPECT_EQ(rules.find(tap), std::string::npos) << rules;
     }
     EXPECT_EQ(rules.find("microagent"), std::string::npos) << rules;
-    if (network.contains("passtDir")) EXPECT_TRUE(processes_mentioning(network["passtDir"]).empty());
+    if (network.contains("passtDir")) {
+      EXPECT_TRUE(processes_mentioning(network["passtDir"]).empty());
+    }
   }
   TempDir tmp;
   std::string id, host, inet;

@@ -102,12 +102,17 @@ TEST(NetworkFlags, FillConfigAndRejectBeforeAnyRequest) {
   isolated.network = "isolated";
   isolated.publish = {"8080:80"};
   EXPECT_TRUE(reject(isolated));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.network = "bridged"}));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.network = "nat:br0"}));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.network = "host"}));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.publish = {"80"}}));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.mediation = "2048"}));
-  EXPECT_TRUE(reject(cli::NetworkFlags{.mediation_optional = true}));
+  auto with = [](auto edit) {
+    cli::NetworkFlags f;
+    edit(f);
+    return f;
+  };
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.network = "bridged"; })));
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.network = "nat:br0"; })));
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.network = "host"; })));
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.publish = {"80"}; })));
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.mediation = "2048"; })));
+  EXPECT_TRUE(reject(with([](cli::NetworkFlags& f) { f.mediation_optional = true; })));
 }
 
 }  // namespace
