@@ -47,7 +47,7 @@ std::optional<Pipe> make_pipe() {
 // Everything here is async-signal-safe: the parent prepared all strings before fork.
 [[noreturn]] void exec_child(const char* workdir, const std::vector<std::string>& candidates,
                              char* const* argv, char* const* envp, int devnull, int out_fd,
-                             int err_fd, int report_fd, const WorkloadUser& user) {
+                             int err_fd, int report_fd, const WorkloadUser* user) {
   auto report = [&](ChildStage stage, int err, int exit_code) {
     const ChildReport msg{stage, err};
     [[maybe_unused]] ssize_t n = ::write(report_fd, &msg, sizeof msg);
@@ -62,7 +62,10 @@ std::optional<Pipe> make_pipe() {
       ::dup2(err_fd, STDERR_FILENO) < 0) {
     report(ChildStage::setup, errno, kExitCannotRun);
   }
-  if (const int err = become_workload_user(user); err != 0) report(ChildStage::user, err, kExitCannotRun);
+  // No User: the workload keeps init's identity (root as PID 1; the caller's in --run-config mode).
+  if (user != nullptr) {
+    if (const int err = become_workload_user(*user); err != 0) report(ChildStage::user, err, kExitCannotRun);
+  }
   if (::chdir(workdir) != 0) report(ChildStage::chdir, errno, kExitCannotRun);
 
   // execvpe's rules: keep searching past ENOENT/ENOTDIR; EACCES anywhere means
@@ -189,7 +192,7 @@ GuestResult run_workload(const GuestConfig& config, const RunOptions& options) {
   }
   if (child == 0) {
     exec_child(config.workdir.c_str(), candidates, argv.data(), envp.data(), devnull.get(),
-               out->write.get(), err->write.get(), report->write.get(), *user);
+               out->write.get(), err->write.get(), report->write.get(), config.user.empty() ? nullptr : &*user);
   }
   out->write.reset();
   err->write.reset();
