@@ -11,6 +11,13 @@
 namespace microagent {
 namespace {
 
+// The kernel could not allocate for this write (a guest's vsock packet buffer,
+// say, under memory pressure): nothing is wrong with the stream, so the bytes
+// are kept and the write is tried again shortly.
+bool is_transient_shortage(int err) { return err == ENOMEM || err == ENOBUFS; }
+
+constexpr int kBackoffMs = 10;
+
 // One direction: bytes read from `from`, not yet written to `to`.
 struct Direction {
   int from;
@@ -19,6 +26,7 @@ struct Direction {
   std::size_t start = 0, end = 0;
   bool eof = false;       // `from` has no more bytes
   bool shut = false;      // `to` was shut down for writing
+  bool backoff = false;   // the last write hit a transient shortage: retry on a timer
   std::uint64_t moved = 0;
 
   bool done() const { return shut; }
@@ -41,11 +49,12 @@ struct Direction {
 
   int pump_write() {
     const ssize_t n = ::send(to, buf.get() + start, end - start, MSG_NOSIGNAL);
+    backoff = n < 0 && is_transient_shortage(errno);
     if (n > 0) {
       start += static_cast<std::size_t>(n);
       moved += static_cast<std::uint64_t>(n);
       if (start == end) start = end = 0;
-    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR && !backoff) {
       // The receiver is gone: nothing more can go this way.
       const int err = errno;
       start = end = 0;
@@ -79,14 +88,15 @@ RelayStats relay_streams(int a, int b, int stop_fd) {
     pollfd fds[3];
     short a_events = 0, b_events = 0;
     if (ab.wants_read()) a_events |= POLLIN;
-    if (ba.wants_write()) a_events |= POLLOUT;
+    // A writer in backoff waits for its timer, not POLLOUT (which would spin).
+    if (ba.wants_write() && !ba.backoff) a_events |= POLLOUT;
     if (ba.wants_read()) b_events |= POLLIN;
-    if (ab.wants_write()) b_events |= POLLOUT;
+    if (ab.wants_write() && !ab.backoff) b_events |= POLLOUT;
     // A socket we want nothing from is left out: POLLHUP would otherwise wake us in a loop.
     fds[0] = {a_events ? a : -1, a_events, 0};
     fds[1] = {b_events ? b : -1, b_events, 0};
     fds[2] = {stop_fd, POLLIN, 0};
-    const int rc = ::poll(fds, stop_fd >= 0 ? 3 : 2, -1);
+    const int rc = ::poll(fds, stop_fd >= 0 ? 3 : 2, ab.backoff || ba.backoff ? kBackoffMs : -1);
     if (rc < 0) {
       if (errno == EINTR) continue;
       stats.error = errno;
@@ -107,8 +117,8 @@ RelayStats relay_streams(int a, int b, int stop_fd) {
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && ab.wants_read()) note(ab.pump_read());
     if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && ba.wants_read()) note(ba.pump_read());
     // A hung-up peer gets a write too: it fails with EPIPE instead of polling forever.
-    if (ab.wants_write() && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) note(ab.pump_write());
-    if (ba.wants_write() && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) note(ba.pump_write());
+    if (ab.wants_write() && (ab.backoff || (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)))) note(ab.pump_write());
+    if (ba.wants_write() && (ba.backoff || (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)))) note(ba.pump_write());
     ab.finish_if_drained();
     ba.finish_if_drained();
   }

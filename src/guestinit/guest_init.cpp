@@ -19,6 +19,7 @@
 #include "guestinit/guest_clock.hpp"
 #include "guestinit/guest_services.hpp"
 #include "guestinit/guest_network.hpp"
+#include "guestinit/tcp_memory.hpp"
 #include "guestinit/port_forward_service.hpp"
 #include "guestinit/modules.hpp"
 #include "guestinit/mounts.hpp"
@@ -135,6 +136,7 @@ void deliver(GuestResult result, std::uint32_t result_port, const std::vector<st
   // Networking before the workload: lo always, the NIC when there is one, then
   // the --publish / mediation relays (in `run` guests too).
   for (const auto& failure : configure_guest_network(config->network)) log_line(failure);
+  if (auto failure = size_tcp_memory_to_guest(); !failure.empty()) log_line(failure);
   start_port_forward_service(config->network);
   // Only started workspaces (keep_alive) talk on the control port, so `run` is unchanged.
   const pid_t services = config->keep_alive ? start_guest_services(*config, rfc3339_now()) : -1;

@@ -81,7 +81,15 @@ UniqueFd connect_guest_tcp(std::uint16_t port) {
     peer = std::move(*host);
   }
   // Nothing listens on the other side: closing the client is the answer.
-  if (peer) relay_streams(client.get(), peer.get());
+  if (peer) {
+    auto stats = relay_streams(client.get(), peer.get());
+    // A relay that ended on an error may have cut a stream short: say so on the console.
+    if (stats.error) {
+      log_line("port forward " + std::to_string(from.vsock_port) + ": relay ended with " +
+               std::strerror(stats.error) + " after " + std::to_string(stats.a_to_b) + " bytes in, " +
+               std::to_string(stats.b_to_a) + " bytes out");
+    }
+  }
   ::_exit(0);
 }
 

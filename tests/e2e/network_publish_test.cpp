@@ -66,7 +66,16 @@ TEST_F(NetworkPublishTest, ServesAMebibyteAndAHundredParallelConnectionsByteExac
     });
   }
   for (auto& c : clients) c.join();
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(sizes[i], want.size()) << "connection " << i << " (size+1 of what arrived)";
+  int short_bodies = 0;
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(sizes[i], want.size()) << "connection " << i << " (size+1 of what arrived)";
+    if (sizes[i] != want.size()) ++short_bodies;
+  }
+  if (short_bodies > 0) {
+    // What the guest saw: relay errors on its console, kernel complaints, TCP counters.
+    auto guest = run_cli(tmp.path, {"connect", "ws", "--send", "dmesg | tail -40; cat /proc/net/netstat /proc/net/sockstat; free"});
+    ADD_FAILURE() << "guest view:\n" << guest.out << "\nserial:\n" << read_text(tmp.path / "ws" / "serial.log");
+  }
 
   // runtime.json and `microagent network` report the assignment.
   const json network = runtime()["network"];
