@@ -104,11 +104,6 @@ Result<void> copy_sparse(int in, int out, off_t size, const std::filesystem::pat
   return {};
 }
 
-std::uint32_t now_vhd_timestamp() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return vhd_timestamp_from_unix(std::chrono::duration_cast<std::chrono::seconds>(now).count());
-}
-
 }  // namespace
 
 Result<void> write_fixed_vhd(const std::filesystem::path& raw, const std::filesystem::path& vhd,
@@ -121,17 +116,7 @@ Result<void> write_fixed_vhd(const std::filesystem::path& raw, const std::filesy
     return fail(ErrorCode::invalid_request, raw.string() + " is not a regular file: a VHD is built from a raw image file");
   }
   if (st.st_size == 0) return fail(ErrorCode::invalid_request, raw.string() + " is empty: a VHD needs a non-empty disk");
-  const auto source_size = static_cast<std::uint64_t>(st.st_size);
-  // The specification sizes disks in 512-byte sectors; the tail is zero padding.
-  const std::uint64_t current_size = (source_size + vhd::kSectorSize - 1) / vhd::kSectorSize * vhd::kSectorSize;
-
-  VhdFooter footer = make_fixed_vhd_footer(current_size, options.timestamp.value_or(now_vhd_timestamp()),
-                                           options.unique_id.value_or(random_vhd_unique_id()));
-  footer.creator_application = options.creator_application;
-  if (options.geometry == VhdGeometryPolicy::max_chs) {
-    footer.geometry = VhdGeometry{vhd::kMaxCylinders, vhd::kMaxHeads, vhd::kMaxSectorsPerTrack};
-  }
-  const VhdFooterBytes footer_bytes = encode_vhd_footer(footer);
+  const auto [current_size, footer_bytes] = plan_fixed_vhd(static_cast<std::uint64_t>(st.st_size), options);
 
   const std::filesystem::path temp = vhd.string() + temp_suffix();
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
@@ -170,11 +155,7 @@ Result<VhdInfo> read_vhd_footer(const std::filesystem::path& vhd) {
   if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + vhd.string(), errno);
   if (!S_ISREG(st.st_mode)) return fail(ErrorCode::invalid_request, vhd.string() + " is not a regular file");
   const auto file_size = static_cast<std::uint64_t>(st.st_size);
-  if (file_size < vhd::kFooterSize) {
-    return fail(ErrorCode::invalid_request,
-                fmt::format("{} is {} bytes, smaller than the 512-byte VHD footer: truncated or not a VHD",
-                            vhd.string(), file_size));
-  }
+  if (auto ok = check_vhd_holds_a_footer(vhd, file_size); !ok) return std::unexpected(ok.error());
   VhdFooterBytes bytes{};
   std::size_t got = 0;
   const auto footer_offset = static_cast<off_t>(file_size - vhd::kFooterSize);
@@ -187,18 +168,7 @@ Result<VhdInfo> read_vhd_footer(const std::filesystem::path& vhd) {
     if (n == 0) return fail(ErrorCode::conflict, vhd.string() + " shrank while its footer was being read");
     got += static_cast<std::size_t>(n);
   }
-  auto footer = decode_vhd_footer(bytes);
-  if (!footer) {
-    return fail(footer.error().code,
-                vhd.string() + ": " + footer.error().message + " (the footer is the file's last 512 bytes)");
-  }
-  if (file_size != footer->current_size + vhd::kFooterSize) {
-    return fail(ErrorCode::invalid_request,
-                fmt::format("{}: VHD file is {} bytes but its footer's current size is {}: expected {} (payload + "
-                            "512-byte footer); the file was truncated or extended",
-                            vhd.string(), file_size, footer->current_size, footer->current_size + vhd::kFooterSize));
-  }
-  return VhdInfo{*footer, file_size};
+  return check_vhd_footer(vhd, file_size, bytes);
 }
 
 }  // namespace microagent::image
