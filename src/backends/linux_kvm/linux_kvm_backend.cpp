@@ -22,6 +22,7 @@
 #include "protocol/doctor.hpp"
 #include "protocol/json_codec.hpp"
 #include "supervisor/event_factory.hpp"
+#include "supervisor/run_end.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -37,11 +38,7 @@ Event make_event(const protocol::Request& request, State state, std::string deta
 
 // Human detail for a finished run: what the guest did, or why there is no result.
 std::string finished_detail(const VmOutcome& outcome, const std::optional<GuestResult>& result) {
-  if (result) {
-    if (!result->error.empty()) return "guest could not run the workload: " + result->error;
-    if (result->signal) return fmt::format("workload killed by signal {}", *result->signal);
-    return fmt::format("workload exited with code {}", result->exit_code.value_or(-1));
-  }
+  if (result) return supervisor::guest_result_detail(*result);
   if (!outcome.detail.empty()) return outcome.detail;
   std::string why = "VM exited before the guest delivered a result";
   if (outcome.qemu_exit) why += " (QEMU " + outcome.qemu_exit->describe() + ")";
@@ -220,14 +217,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   if (outcome.qemu_exit) runtime["qemuExit"] = outcome.qemu_exit->describe();
   store.write_runtime(runtime);
 
-  Event final_event = make_event(request, result ? State::stopped : State::failed, finished_detail(outcome, result));
-  if (result) {
-    json result_json = json::parse(guest_result_to_json(*result));
-    if (auto ok = store.write_result(result_json); !ok) return std::unexpected(ok.error());
-    final_event.result = result_json;
-  }
-  if (auto ok = record(final_event); !ok) return std::unexpected(ok.error());
-  return final_event;
+  return supervisor::record_run_end(store, request, kBackendName, result, finished_detail(outcome, result));
 }
 
 }  // namespace microagent::linux_kvm

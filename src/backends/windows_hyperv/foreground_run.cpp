@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/guest_wire.hpp"
 #include "supervisor/event_factory.hpp"
+#include "supervisor/run_end.hpp"
 #include "supervisor/runtime_store.hpp"
 
 namespace microagent::windows_hyperv {
@@ -22,12 +23,6 @@ namespace {
 
 Event make_event(const protocol::Request& request, State state, std::string detail) {
   return supervisor::event_for(request, kBackendName, state, std::move(detail));
-}
-
-std::string result_detail(const GuestResult& result) {
-  if (!result.error.empty()) return "guest could not run the workload: " + result.error;
-  if (result.signal) return fmt::format("workload killed by signal {}", *result.signal);
-  return fmt::format("workload exited with code {}", result.exit_code.value_or(-1));
 }
 
 }  // namespace
@@ -88,20 +83,13 @@ Result<Event> run_foreground(WindowsHost& host, const protocol::Request& request
     detail = "no result from the guest: " + received.error().message + "; see serial.log";
   } else if (auto parsed = guest_result_from_json(*received); parsed) {
     result = *parsed;
-    detail = result_detail(*result);
+    detail = supervisor::guest_result_detail(*result);
   } else {
     detail = "guest sent a malformed result: " + parsed.error().message;
   }
   if (!ended) detail += "; teardown: " + ended.error().message;
 
-  Event final_event = make_event(request, result ? State::stopped : State::failed, detail);
-  if (result) {
-    json result_json = json::parse(guest_result_to_json(*result));
-    if (auto ok = store.write_result(result_json); !ok) return std::unexpected(ok.error());
-    final_event.result = result_json;
-  }
-  if (auto ok = record(final_event); !ok) return std::unexpected(ok.error());
-  return final_event;
+  return supervisor::record_run_end(store, request, kBackendName, result, std::move(detail));
 }
 
 }  // namespace microagent::windows_hyperv
