@@ -11,9 +11,13 @@ if(NOT MICROAGENT_MINGW_CXX)
                       "(or configure with -DMICROAGENT_WINDOWS=OFF)")
 endif()
 include(ExternalProject)
+# Always optimized (RelWithDebInfo), whatever the Linux build type: the executables are stripped
+# anyway, and at -O0 mingw-w64 g++ 12 emits std::type_info::operator== into
+# every object, which then collides with libstdc++.a's copy at the static link
+# (GCC PR 110572), so a Debug build of the whole tree would not link.
 set(microagent_windows_args
     -DCMAKE_TOOLCHAIN_FILE=${PROJECT_SOURCE_DIR}/cmake/mingw-w64-x86_64.cmake
-    -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo
     -DMICROAGENT_SOURCE_DIR=${PROJECT_SOURCE_DIR}
     -DMICROAGENT_WINDOWS_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY}/windows)
 if(CMAKE_CXX_COMPILER_LAUNCHER)
