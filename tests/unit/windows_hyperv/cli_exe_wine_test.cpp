@@ -13,23 +13,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/file_lock.hpp"
-#include "common/process.hpp"
 #include "protocol/json_codec.hpp"
 #include "supervisor/runtime_store.hpp"
+#include "wine_runner.hpp"
 
 namespace microagent::windows_hyperv {
 namespace {
 
 using nlohmann::json;
 
-constexpr const char* kWine = "/usr/lib/wine/wine64";
-
-struct CliAnswer {
-  int exit_code = -1;
-  std::string out, err;
-  json body;  // stdout as JSON, discarded when it is not
-};
+using wine::WineAnswer;
 
 class WineCliTest : public ::testing::Test {
  protected:
@@ -39,8 +32,7 @@ class WineCliTest : public ::testing::Test {
 #else
     cli = MICROAGENT_WINDOWS_CLI;
     prefix = MICROAGENT_WINE_PREFIX;
-    ASSERT_TRUE(std::filesystem::exists(cli)) << cli << " missing: build the microagent_windows target";
-    ASSERT_EQ(::access(kWine, X_OK), 0) << kWine << " missing: apt-get install wine64 (scripts/bootstrap)";
+    if (auto missing = wine::wine_missing(cli); !missing.empty()) FAIL() << missing;
     char pattern[] = "/tmp/ma-hyperv-cli-XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);
     dir = pattern;
@@ -53,23 +45,11 @@ class WineCliTest : public ::testing::Test {
   }
 
   // microagent.exe --state-dir Z:<state> ARGS...
-  CliAnswer run(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> argv{kWine, cli, "--state-dir", "Z:" + state.string()};
+  WineAnswer run(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv{cli, "--state-dir", "Z:" + state.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    std::filesystem::create_directories(prefix.parent_path());
-    auto lock = FileLock::acquire(prefix.string() + ".lock", std::chrono::minutes(5));
-    EXPECT_TRUE(lock) << (lock ? "" : lock.error().message);
-    SpawnOptions options;
-    options.extra_env = {{"WINEDEBUG", "-all"}, {"WINEPREFIX", prefix.string()}, {"WINEDLLOVERRIDES", "mscoree,mshtml="}};
-    auto out = run_command(argv, input, options);
-    EXPECT_TRUE(out) << (out ? "" : out.error().message);
-    CliAnswer answer;
-    if (!out) return answer;
-    EXPECT_TRUE(out->status.exit_code.has_value()) << "microagent.exe died: " << out->status.describe() << "\n" << out->err;
-    answer.exit_code = out->status.exit_code.value_or(-1);
-    answer.out = out->out;
-    answer.err = out->err;
-    answer.body = json::parse(out->out, nullptr, false);
+    auto answer = wine::run_under_wine(prefix, argv, input);
+    EXPECT_TRUE(answer.exited) << "microagent.exe: " << answer.err;
     return answer;
   }
 
@@ -88,7 +68,7 @@ class WineCliTest : public ::testing::Test {
     }
   }
 
-  static void expect_error(const CliAnswer& answer, const std::string& code) {
+  static void expect_error(const WineAnswer& answer, const std::string& code) {
     EXPECT_EQ(answer.exit_code, 125) << answer.out << answer.err;
     ASSERT_TRUE(answer.body.is_object()) << "not JSON: " << answer.out << "\nstderr: " << answer.err;
     EXPECT_EQ(answer.body["ok"], false);

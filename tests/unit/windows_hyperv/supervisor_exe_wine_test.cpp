@@ -12,22 +12,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/file_lock.hpp"
 #include "common/process.hpp"
+#include "wine_runner.hpp"
 
 namespace microagent::windows_hyperv {
 namespace {
 
 using nlohmann::json;
 
-constexpr const char* kWine = "/usr/lib/wine/wine64";
-
-struct ExeAnswer {
-  int exit_code = -1;
-  json body;
-  std::string raw;
-  std::string err;
-};
+using wine::WineAnswer;
 
 class WineSupervisorTest : public ::testing::Test {
  protected:
@@ -37,38 +30,26 @@ class WineSupervisorTest : public ::testing::Test {
 #else
     exe = MICROAGENT_WINDOWS_SUPERVISOR;
     prefix = MICROAGENT_WINE_PREFIX;
-    ASSERT_TRUE(std::filesystem::exists(exe)) << exe << " missing: build the microagent_windows target";
-    ASSERT_EQ(::access(kWine, X_OK), 0) << kWine << " missing: apt-get install wine64 (scripts/bootstrap)";
+    if (auto missing = wine::wine_missing(exe); !missing.empty()) FAIL() << missing;
 #endif
   }
 
-  ExeAnswer ask(const std::string& request) { return run_exe({kWine, exe}, request); }
+  WineAnswer ask(const std::string& request) { return run_exe({exe}, request); }
 
-  ExeAnswer run_exe(const std::vector<std::string>& argv, const std::string& input) {
-    std::filesystem::create_directories(prefix.parent_path());
-    auto lock = FileLock::acquire(prefix.string() + ".lock", std::chrono::minutes(5));
-    EXPECT_TRUE(lock) << (lock ? "" : lock.error().message);
-    SpawnOptions options;
-    options.extra_env = {{"WINEDEBUG", "-all"}, {"WINEPREFIX", prefix.string()}, {"WINEDLLOVERRIDES", "mscoree,mshtml="}};
-    auto out = run_command(argv, input, options);
-    EXPECT_TRUE(out) << (out ? "" : out.error().message);
-    ExeAnswer answer;
-    if (!out) return answer;
-    EXPECT_TRUE(out->status.exit_code.has_value()) << "the .exe died: " << out->status.describe() << "\n" << out->err;
-    answer.exit_code = out->status.exit_code.value_or(-1);
-    answer.raw = out->out;
-    answer.err = out->err;
-    answer.body = json::parse(out->out, nullptr, false);
-    EXPECT_FALSE(answer.body.is_discarded()) << "not one JSON document: " << out->out << "\nstderr: " << out->err;
+  // One run; the supervisor's answer is always exactly one JSON document.
+  WineAnswer run_exe(const std::vector<std::string>& args, const std::string& input) {
+    auto answer = wine::run_under_wine(prefix, args, input);
+    EXPECT_TRUE(answer.exited) << "the .exe: " << answer.err;
+    EXPECT_FALSE(answer.body.is_discarded()) << "not one JSON document: " << answer.out << "\nstderr: " << answer.err;
     return answer;
   }
 
-  static void expect_fail_closed(const ExeAnswer& answer, const std::string& code) {
+  static void expect_fail_closed(const WineAnswer& answer, const std::string& code) {
     EXPECT_NE(answer.exit_code, 0);
-    ASSERT_TRUE(answer.body.is_object()) << answer.raw;
+    ASSERT_TRUE(answer.body.is_object()) << answer.out;
     EXPECT_EQ(answer.body["ok"], false);
     EXPECT_EQ(answer.body["backend"], "windows-hyperv");
-    EXPECT_EQ(answer.body["error"]["code"], code) << answer.raw;
+    EXPECT_EQ(answer.body["error"]["code"], code) << answer.out;
     EXPECT_FALSE(answer.body["error"]["message"].get<std::string>().empty());
   }
 
@@ -133,8 +114,8 @@ TEST_F(WineSupervisorTest, PrepareWritesStateAndAVhdQemuReads) {
   request["config"]["stateDir"] = "Z:" + (dir / "state").string();
   request["config"]["rootfsPath"] = "Z:" + (dir / "root.img").string();
   const auto answer = ask(request.dump());
-  EXPECT_EQ(answer.exit_code, 0) << answer.raw << answer.err;
-  EXPECT_EQ(answer.body["event"]["state"], "prepared") << answer.raw;
+  EXPECT_EQ(answer.exit_code, 0) << answer.out << answer.err;
+  EXPECT_EQ(answer.body["event"]["state"], "prepared") << answer.out;
   const auto vhd = dir / "state" / "workspaces" / "wine1" / "rootfs.vhd";
   ASSERT_TRUE(std::filesystem::exists(vhd));
   EXPECT_TRUE(std::filesystem::exists(dir / "state" / "wine1" / "events.json"));
@@ -157,19 +138,13 @@ TEST_F(WineSupervisorTest, ListenerHelperLogsAndExitsWhenTheVmIsGone) {
   char pattern[] = "/tmp/ma-hyperv-helper-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   const std::filesystem::path dir = pattern;
-  auto lock = FileLock::acquire(prefix.string() + ".lock", std::chrono::minutes(5));
-  ASSERT_TRUE(lock);
-  SpawnOptions options;
-  options.extra_env = {{"WINEDEBUG", "-all"}, {"WINEPREFIX", prefix.string()}};
-  auto missing = run_command({kWine, exe, "listener-helper", "Z:" + dir.string()}, "", options);
-  ASSERT_TRUE(missing);
-  EXPECT_EQ(missing->status.exit_code, 1);
+  const auto missing = wine::run_under_wine(prefix, {exe, "listener-helper", "Z:" + dir.string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
   std::ofstream(dir / "listener.json") << json{{"computeSystemId", "microagent-x"}, {"vmRuntimeId", ""},
                                                {"com1Pipe", R"(\\.\pipe\microagent-x-com1)"}, {"resultPort", 1024},
                                                {"forwards", json::array()}}.dump();
-  auto done = run_command({kWine, exe, "listener-helper", "Z:" + dir.string()}, "", options);
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->status.exit_code, 0) << done->err;
+  const auto done = wine::run_under_wine(prefix, {exe, "listener-helper", "Z:" + dir.string()});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
   std::ifstream in(dir / "hvsock-listener.log");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("listener.json is missing"), std::string::npos) << text;
@@ -184,12 +159,12 @@ TEST_F(WineSupervisorTest, ListenerHelperLogsAndExitsWhenTheVmIsGone) {
 TEST_F(WineSupervisorTest, CliDoctorAndRunFailClosed) {
   const std::string cli = MICROAGENT_WINDOWS_CLI;
   ASSERT_TRUE(std::filesystem::exists(cli)) << cli;
-  auto doctor = run_exe({kWine, cli, "--json", "doctor"}, "");
+  auto doctor = run_exe({cli, "--json", "doctor"}, "");
   EXPECT_EQ(doctor.exit_code, 125);
-  EXPECT_EQ(doctor.body["error"]["code"], "host_unavailable") << doctor.raw;
-  auto run = run_exe({kWine, cli, "--json", "run", "--", "/bin/true"}, "");
+  EXPECT_EQ(doctor.body["error"]["code"], "host_unavailable") << doctor.out;
+  auto run = run_exe({cli, "--json", "run", "--", "/bin/true"}, "");
   EXPECT_EQ(run.exit_code, 125);
-  EXPECT_EQ(run.body["error"]["code"], "host_unavailable") << run.raw;
+  EXPECT_EQ(run.body["error"]["code"], "host_unavailable") << run.out;
 }
 #endif
 
