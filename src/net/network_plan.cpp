@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include "net/host_resolvers.hpp"
+
 namespace microagent::net {
 
 using nlohmann::json;
@@ -81,9 +83,8 @@ NetworkAssignment plan_assignment(const protocol::WorkspaceConfig& config, const
       a.host_address = ipv4_to_string(nat_subnet->host(1));
       a.guest_address = ipv4_to_string(nat_subnet->host(2));
       a.gateway = a.host_address;
-      // The host's resolver is not reachable from the subnet; a public resolver
-      // works wherever the host has the internet.
-      a.dns = {"1.1.1.1"};
+      // The caller swaps in the host's own nameservers (host_resolvers.hpp).
+      a.dns = {kFallbackDns};
     }
   } else if (a.mode == "bridged") {
     a.tap = tap_name_for(runtime_key);

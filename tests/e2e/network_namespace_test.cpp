@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "e2e_support.hpp"
+#include "net/host_resolvers.hpp"
 #include "network_support.hpp"
 
 namespace microagent::e2e {
@@ -106,9 +107,13 @@ TEST_F(NetworkNamespaceTest, NatFailsClosedWithoutIpForwarding) {
 TEST_F(NetworkNamespaceTest, NatGuestFetchesFromThePeerAndLeavesNoRules) {
   ASSERT_EQ(shell("ip netns exec " + host + " sysctl -qw net.ipv4.ip_forward=1"), 0);
   auto run = in_host({"run", "--name", "ws", "--network", "nat", "--", "sh", "-c",
-                      "ip -o -4 addr show eth0; wget -qO- http://198.51.100.2:8080/index.html"});
+                      "ip -o -4 addr show eth0; cat /etc/resolv.conf; wget -qO- http://198.51.100.2:8080/index.html"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("internet page\n"), std::string::npos) << run.out;
+  // The guest resolves through the host's own nameservers.
+  for (const auto& server : net::host_nameservers_for_nat()) {
+    EXPECT_NE(run.out.find("nameserver " + server + "\n"), std::string::npos) << run.out;
+  }
   const json network = read_json(tmp.path / "ws" / "runtime.json")["network"];
   EXPECT_EQ(network["mode"], "nat");
   EXPECT_NE(run.out.find(network["address"].get<std::string>()), std::string::npos) << "static address from the lease";

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/atomic_file.hpp"
+#include "net/host_resolvers.hpp"
 #include "net/host_network.hpp"
 #include "net/passt_command.hpp"
 #include "net/subnet_pool.hpp"
@@ -53,7 +54,9 @@ Result<net::NetworkAssignment> assign_network(const protocol::WorkspaceConfig& c
     if (!leased) return std::unexpected(leased.error());
     subnet = *leased;
   }
-  return net::plan_assignment(config, runtime_key, subnet);
+  auto assignment = net::plan_assignment(config, runtime_key, subnet);
+  if (config.network.mode == "nat") assignment.dns = net::host_nameservers_for_nat();
+  return assignment;
 }
 
 Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignment& a, const std::string& runtime_key) {
