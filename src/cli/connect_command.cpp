@@ -32,6 +32,7 @@ namespace wire = connect_wire;
 struct ConnectOptions {
   std::string name;
   std::optional<std::string> send;
+  std::string user;
   std::vector<std::string> command;
 };
 
@@ -98,6 +99,7 @@ int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
   const bool stdin_is_terminal = ::isatty(STDIN_FILENO) == 1;
   wire::ConnectRequest request;
   shim::ConnectIo io;
+  request.user = options.user;
   if (options.send) {
     request.command = {"/bin/sh", "-c", *options.send};
     // A terminal on stdin is a person, not input for the command.
@@ -128,6 +130,8 @@ void add_connect_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("connect", "Open a shell in a running workspace, or run one command in it");
   cmd->add_option("name", options->name, "Workspace name")->required();
   cmd->add_option("--send", options->send, "Run this shell command (no terminal), print its output, exit with its code");
+  cmd->add_option("--user,-u", options->user,
+                  "Run as this user (uid[:gid] or name[:group]); default: the workspace's --user or image User");
   cmd->add_option("command", options->command, "Command and arguments (after --; default: a login shell)");
   cmd->callback([&global, options] { global.exit_code = run_connect(global, *options); });
 }

@@ -135,6 +135,7 @@ Result<ExitStatus> decode_exit(std::string_view payload) {
 std::string connect_request_to_line(const ConnectRequest& request) {
   json doc = {{"tty", request.tty},   {"command", request.command}, {"env", request.env},
               {"rows", request.size.rows}, {"cols", request.size.cols}, {"workdir", request.workdir}};
+  if (!request.user.empty()) doc["user"] = request.user;
   // replace: a local argument or variable may not be valid UTF-8; never throw for it.
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -179,6 +180,10 @@ Result<ConnectRequest> connect_request_from_line(std::string_view line) {
     request.workdir = it->get<std::string>();
   }
   if (request.workdir.empty()) request.workdir = "/";
+  if (auto it = doc.find("user"); it != doc.end() && !it->is_null()) {
+    if (!it->is_string()) return bad_request("\"user\" must be a string");
+    request.user = it->get<std::string>();
+  }
   return request;
 }
 

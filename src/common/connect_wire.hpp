@@ -83,6 +83,7 @@ struct ConnectRequest {
   std::map<std::string, std::string> env;
   WindowSize size;
   std::string workdir = "/";
+  std::string user;  // "uid[:gid]" or "name[:group]"; empty: the workspace's user
 };
 
 // One line, '\n'-terminated.

@@ -23,6 +23,7 @@
 #include "common/unique_fd.hpp"
 #include "guestinit/guest_clock.hpp"
 #include "guestinit/workload_env.hpp"
+#include "guestinit/workload_user.hpp"
 
 namespace microagent::guestinit {
 namespace {
@@ -37,7 +38,7 @@ constexpr std::size_t kMaxPendingStdin = 1 << 20;
 
 // Written by the child on the CLOEXEC report pipe when it cannot exec.
 struct ChildReport {
-  int stage;  // 1 chdir, 2 exec, 3 setup
+  int stage;  // 1 chdir, 2 exec, 3 setup, 4 user
   int err;
 };
 
@@ -74,12 +75,21 @@ struct Launch {
   std::vector<std::string> env;
   std::string workdir;
   std::string display_name;
+  std::string user_spec;              // as asked, for messages
+  std::optional<WorkloadUser> user;   // nullopt: stay root
 };
 
-Launch plan_launch(const wire::ConnectRequest& request) {
+Result<Launch> plan_launch(const wire::ConnectRequest& request, const SessionOptions& options) {
   Launch launch;
   std::map<std::string, std::string> env = request.env;
   if (request.tty && !env.contains("TERM")) env["TERM"] = "xterm";
+  launch.user_spec = request.user.empty() ? options.default_user : request.user;
+  if (!launch.user_spec.empty()) {
+    auto user = resolve_workload_user(launch.user_spec);
+    if (!user) return std::unexpected(user.error());
+    env.try_emplace("HOME", user->home);
+    launch.user = std::move(*user);
+  }
   launch.env = build_workload_env(env);
   if (request.command.empty()) {
     // argv[0] starting with '-' makes sh a login shell (reads /etc/profile).
@@ -128,6 +138,9 @@ struct Command {
   if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
     report(3, errno, kExitCannotRun);
   }
+  if (launch.user) {
+    if (const int error = become_workload_user(*launch.user); error != 0) report(4, error, kExitCannotRun);
+  }
   if (::chdir(launch.workdir.c_str()) != 0) report(1, errno, kExitCannotRun);
   bool saw_eacces = false;
   for (const auto& candidate : launch.candidates) {
@@ -170,6 +183,12 @@ std::optional<Command> start_command(const wire::ConnectRequest& request, const 
       error = std::string("cannot open ") + name + ": " + std::strerror(errno);
       return std::nullopt;
     }
+    // The session's user owns its terminal, as login(1) arranges: programs that
+    // reopen /dev/tty (passwd, sudo prompts) need to.
+    if (launch.user && ::fchown(slave.get(), launch.user->uid, static_cast<gid_t>(-1)) != 0) {
+      error = std::string("cannot give ") + name + " to user " + launch.user_spec + ": " + std::strerror(errno);
+      return std::nullopt;
+    }
     const winsize ws{request.size.rows, request.size.cols, 0, 0};
     ::ioctl(command.master.get(), TIOCSWINSZ, &ws);
   } else if (!make_pipe(in_read, command.stdin_fd) || !make_pipe(command.stdout_fd, out_write) ||
@@ -202,6 +221,7 @@ std::optional<Command> start_command(const wire::ConnectRequest& request, const 
 std::string describe_failure(const ChildReport& report, const Launch& launch) {
   if (report.stage == 1) return "workdir not usable: " + launch.workdir + ": " + std::strerror(report.err);
   if (report.stage == 3) return std::string("cannot set up the command's terminal or stdio: ") + std::strerror(report.err);
+  if (report.stage == 4) return "cannot switch to user " + launch.user_spec + ": " + std::strerror(report.err);
   if (report.err == ENOENT) return "command not found: " + launch.display_name;
   if (report.err == EACCES) return "command not executable: " + launch.display_name + ": Permission denied";
   return "cannot execute " + launch.display_name + ": " + std::strerror(report.err);
@@ -414,7 +434,9 @@ void serve_connect_session(int stream_fd, const SessionOptions& options) {
   auto request = wire::connect_request_from_line(*line);
   if (!request) return fail_session(request.error().message, kExitCannotRun);
 
-  const Launch launch = plan_launch(*request);
+  auto planned = plan_launch(*request, options);
+  if (!planned) return fail_session(planned.error().message, kExitCannotRun);
+  const Launch& launch = *planned;
   std::string error;
   auto command = start_command(*request, launch, error);
   if (!command) return fail_session(error, kExitCannotRun);

@@ -5,6 +5,7 @@
 // drained. Works the same in a guest (one forked process per session, under
 // guest_services) and on a host over a socketpair (tests).
 #include <cstdint>
+#include <string>
 
 namespace microagent::guestinit {
 
@@ -14,6 +15,9 @@ struct SessionOptions {
   // After the command exits, background descendants may still hold its
   // stdout/stderr (or the PTY) open; read on for at most this long.
   std::uint64_t drain_after_exit_ms = 500;
+  // Whom the command runs as when the request names nobody: the workspace's
+  // User (the image's, or --user), as `docker exec` does. Empty: root.
+  std::string default_user;
 };
 
 // Serves one session on a connected stream socket and returns when it is over

@@ -169,7 +169,9 @@ void unmount_or_remount(const std::string& target) {
         connect_listener.reset();
         control_listener.reset();
         power_button.close();
-        serve_connect_session(stream.get());
+        SessionOptions session;
+        session.default_user = config.user;
+        serve_connect_session(stream.get(), session);
         ::_exit(0);
       }
     }

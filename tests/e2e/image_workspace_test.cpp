@@ -103,6 +103,21 @@ TEST_F(ImageWorkspaceTest, UserFlagAndImageUserRunTheWorkloadUnprivileged) {
   EXPECT_NE(unknown.err.find("ghost"), std::string::npos) << unknown.err;
 }
 
+// `connect` runs as the workspace's user, as `docker exec` does; --user overrides.
+TEST_F(ImageWorkspaceTest, ConnectRunsAsTheWorkspaceUser) {
+  auto start = run_cli(tmp.path, {"start", "ws", "--image", "tiny:1", "--user", "app"});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  ASSERT_TRUE(wait_shell_ready());
+  auto as_app = run_cli(tmp.path, {"connect", "ws", "--send", "id -u; echo $HOME"});
+  EXPECT_EQ(as_app.exit_code, 0) << as_app.err;
+  EXPECT_EQ(as_app.out, "1000\n/home/app\n");
+  auto as_root = run_cli(tmp.path, {"connect", "ws", "--user", "root", "--send", "id -u"});
+  EXPECT_EQ(as_root.out, "0\n") << as_root.err;
+  auto unknown = run_cli(tmp.path, {"connect", "ws", "--user", "ghost", "--send", "true"});
+  EXPECT_EQ(unknown.exit_code, 126);
+  EXPECT_NE(unknown.err.find("ghost"), std::string::npos) << unknown.err;
+}
+
 TEST_F(ImageWorkspaceTest, RootWritesSurviveHaltAndStartAndTheManifestCatchesAChangedBase) {
   auto start = run_cli(tmp.path, {"start", "ws", "--image", "tiny:1"});
   ASSERT_EQ(start.exit_code, 0) << start.err;

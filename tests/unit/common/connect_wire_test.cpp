@@ -78,6 +78,7 @@ TEST(ConnectWire, RequestLineRoundTrips) {
   request.env = {{"TERM", "xterm-256color"}};
   request.size = {50, 132};
   request.workdir = "/tmp";
+  request.user = "app:staff";
   const std::string line = connect_request_to_line(request);
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -88,6 +89,7 @@ TEST(ConnectWire, RequestLineRoundTrips) {
   EXPECT_EQ(parsed->env, request.env);
   EXPECT_EQ(parsed->size, request.size);
   EXPECT_EQ(parsed->workdir, "/tmp");
+  EXPECT_EQ(parsed->user, "app:staff");
 }
 
 TEST(ConnectWire, RequestDefaultsAndBadRequests) {
@@ -97,9 +99,10 @@ TEST(ConnectWire, RequestDefaultsAndBadRequests) {
   EXPECT_TRUE(defaults->command.empty());
   EXPECT_EQ(defaults->workdir, "/");
   EXPECT_EQ(defaults->size, (WindowSize{24, 80}));
+  EXPECT_EQ(defaults->user, "");
   for (const char* bad : {"", "not json", "[]", R"({"tty":1})", R"({"command":"sh"})", R"({"command":[1]})",
                           R"({"command":[""]})", R"({"env":[]})", R"({"env":{"A":1}})", R"({"env":{"A=B":"x"}})",
-                          R"({"rows":-1})", R"({"cols":70000})", R"({"workdir":5})"}) {
+                          R"({"rows":-1})", R"({"cols":70000})", R"({"workdir":5})", R"({"user":1000})"}) {
     auto parsed = connect_request_from_line(bad);
     ASSERT_FALSE(parsed) << bad;
     EXPECT_EQ(parsed.error().code, ErrorCode::invalid_request);

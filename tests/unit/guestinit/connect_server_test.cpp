@@ -156,6 +156,46 @@ TEST(ConnectServer, BadWorkdirAndBadRequestAreErrors) {
   }
 }
 
+// These tests run as root on the host: a session may drop to another user.
+TEST(ConnectServer, RunsAsTheWorkspaceUserUnlessTheRequestNamesOne) {
+  SessionOptions options;
+  options.default_user = "65534:65534";
+  {
+    RawHost host(options);
+    host.request(command({"sh", "-c", "id -u; id -g; echo $HOME"}));
+    host.frame(wire::FrameType::stdin_eof);
+    const auto& t = host.finish();
+    EXPECT_TRUE(t.stdout_data.starts_with("65534\n65534\n")) << t.stdout_data << t.errors;
+    EXPECT_EQ(t.exit->exit_code, 0);
+  }
+  {
+    RawHost host(options);
+    auto r = command({"id", "-u"});
+    r.user = "0";
+    host.request(r);
+    host.frame(wire::FrameType::stdin_eof);
+    EXPECT_EQ(host.finish().stdout_data, "0\n");
+  }
+  {
+    RawHost host(options);
+    auto r = command({"true"});
+    r.user = "no-such-user-xyz";
+    host.request(r);
+    const auto& t = host.finish();
+    EXPECT_NE(t.errors.find("no-such-user-xyz"), std::string::npos) << t.errors;
+    EXPECT_EQ(t.exit->exit_code, 126);
+  }
+}
+
+TEST(ConnectServerTty, TheSessionUserOwnsItsTerminal) {
+  SessionOptions options;
+  options.default_user = "65534";
+  RawHost host(options);
+  auto r = command({"sh", "-c", "stat -c %u $(tty)"}, true);
+  host.request(r);
+  EXPECT_TRUE(host.stdout_has("65534")) << host.finish().errors;
+}
+
 TEST(ConnectServer, SignalFrameReachesTheCommand) {
   RawHost host;
   host.request(command({"sleep", "100"}));
