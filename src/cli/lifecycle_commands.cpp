@@ -101,7 +101,12 @@ bool is_active(const json& event) {
 void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
   add_config_verb(app, global, "create", "prepare", "Create a workspace (disk, config) without starting it");
   add_config_verb(app, global, "start", "start", "Start a workspace in the background (creates it if needed)");
-  add_name_verb(app, global, "halt", "halt", "Shut the guest down cleanly; disk and identity are kept");
+  auto halt_extra = std::make_shared<json>(json::object());
+  auto* halt = add_name_verb(app, global, "halt", "halt", "Shut the guest down cleanly; disk and identity are kept", halt_extra);
+  halt->add_option_function<unsigned>(
+          "--grace", [halt_extra](const unsigned& seconds) { (*halt_extra)["options"]["graceSeconds"] = seconds; },
+          "Seconds the guest's processes get between SIGTERM and SIGKILL (default 2, at most 600)")
+      ->check(CLI::Range(0u, 600u));
   add_name_verb(app, global, "stop", "stop", "Terminate the VM");
   add_name_verb(app, global, "kill", "kill", "Kill the VM at once");
   auto* rm = add_name_verb(app, global, "delete", "delete", "Remove a stopped workspace and every trace of it");

@@ -3,7 +3,9 @@
 // - guest -> host (guest connects to CID 2): readiness lines,
 //   {"event":"guestReady","at":"<RFC3339>"} and {"event":"shellReady","at":...};
 // - host -> guest (host connects to the guest's port 1026): one command line,
-//   {"command":"halt"}, answered with {"ok":true} or {"ok":false,"error":"..."}.
+//   {"command":"halt"} or {"command":"halt","graceMs":N}, answered with
+//   {"ok":true} or {"ok":false,"error":"..."}.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,12 +15,22 @@ namespace microagent::guestinit {
 
 enum class ControlCommand { halt };
 
+// How long processes get between SIGTERM and SIGKILL when the guest halts.
+inline constexpr std::uint64_t kDefaultHaltGraceMs = 2000;
+inline constexpr std::uint64_t kMaxHaltGraceMs = 600000;
+
+struct ControlRequest {
+  ControlCommand command = ControlCommand::halt;
+  std::uint64_t grace_ms = kDefaultHaltGraceMs;
+};
+
 // One readiness line, '\n'-terminated.
 std::string readiness_line(std::string_view event, std::string_view at);
 
-// Parses a host command line (with or without its '\n'); invalid_request or
+// Parses a host command line (with or without its '\n'); invalid_request
+// (also for a graceMs that is not an integer up to kMaxHaltGraceMs) or
 // unsupported (unknown command) otherwise.
-Result<ControlCommand> parse_control_command(std::string_view line);
+Result<ControlRequest> parse_control_command(std::string_view line);
 
 // The reply line, '\n'-terminated: {"ok":true} or {"ok":false,"error":message}.
 std::string control_reply(bool ok, std::string_view error = {});

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,6 @@ namespace {
 // shim that is late) costs at most this many tries, in a throwaway process.
 constexpr int kReadinessAttempts = 10;
 constexpr int kReadinessRetryMs = 200;
-constexpr std::uint64_t kHaltGraceMs = 2000;
 
 UniqueFd listen_vsock(std::uint32_t port) {
   UniqueFd fd(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -79,10 +79,11 @@ void send_readiness(const std::string& guest_ready_at, const std::string& shell_
   ::_exit(1);
 }
 
-// One host command on the control port; true when it was halt (already acknowledged).
-bool serve_control(int listener) {
+// One host command on the control port; the request when it was a valid halt
+// (already acknowledged).
+std::optional<ControlRequest> serve_control(int listener) {
   UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!fd) return false;
+  if (!fd) return std::nullopt;
   std::string line;
   const std::uint64_t deadline = monotonic_ms() + 2000;
   char c;
@@ -98,16 +99,17 @@ bool serve_control(int listener) {
   auto command = parse_control_command(line);
   if (!command) {
     write_fully(fd.get(), control_reply(false, command.error().message));
-    return false;
+    return std::nullopt;
   }
   write_fully(fd.get(), control_reply(true));
-  return true;
+  return *command;
 }
 
-[[noreturn]] void halt_services(const GuestConfig& config, ConsoleShell& console, std::string_view reason) {
+[[noreturn]] void halt_services(const GuestConfig& config, ConsoleShell& console, std::string_view reason,
+                                std::uint64_t grace_ms = kDefaultHaltGraceMs) {
   log_line(std::string(reason) + ": halting");
   console.hang_up();
-  halt_guest(config);
+  halt_guest(config, grace_ms);
 }
 
 // Processes other than PID 1, ourselves and kernel threads (which have no cmdline).
@@ -175,8 +177,10 @@ void unmount_or_remount(const std::string& target) {
         ::_exit(0);
       }
     }
-    if ((fds[1].revents & POLLIN) && serve_control(control_listener.get())) {
-      halt_services(config, console, "halt requested by the host");
+    if (fds[1].revents & POLLIN) {
+      if (auto halt = serve_control(control_listener.get())) {
+        halt_services(config, console, "halt requested by the host", halt->grace_ms);
+      }
     }
     for (std::size_t i = 2; i < fds.size(); ++i) {
       if (fds[i].revents != 0 && power_button.pressed(fds[i].fd)) halt_services(config, console, "power button pressed");
@@ -196,10 +200,10 @@ pid_t start_guest_services(const GuestConfig& config, const std::string& guest_r
   return pid;
 }
 
-void halt_guest(const GuestConfig& config) {
+void halt_guest(const GuestConfig& config, std::uint64_t grace_ms) {
   // kill(-1) reaches every process but PID 1 and the caller.
   ::kill(-1, SIGTERM);
-  const std::uint64_t deadline = monotonic_ms() + kHaltGraceMs;
+  const std::uint64_t deadline = monotonic_ms() + grace_ms;
   while (monotonic_ms() < deadline) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }

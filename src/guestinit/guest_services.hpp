@@ -8,6 +8,7 @@
 // shell, and a shell never delays the workload. `run` guests start none of it.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/guest_wire.hpp"
@@ -18,9 +19,10 @@ namespace microagent::guestinit {
 // mounts were done. Returns its pid, or -1 (logged) when fork failed.
 pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at);
 
-// The clean end of a kept-alive guest: SIGTERM to every process, a short grace,
-// SIGKILL, sync, unmount the config's disks (remount read-only when busy),
-// power off. Callable from any process with CAP_SYS_BOOT, not just PID 1.
-[[noreturn]] void halt_guest(const GuestConfig& config);
+// The clean end of a kept-alive guest: SIGTERM to every process, `grace_ms`
+// for them to exit, SIGKILL, sync, unmount the config's disks (remount
+// read-only when busy), power off. Callable from any process with
+// CAP_SYS_BOOT, not just PID 1.
+[[noreturn]] void halt_guest(const GuestConfig& config, std::uint64_t grace_ms);
 
 }  // namespace microagent::guestinit

@@ -118,6 +118,26 @@ TEST_F(ImageWorkspaceTest, ConnectRunsAsTheWorkspaceUser) {
   EXPECT_NE(unknown.err.find("ghost"), std::string::npos) << unknown.err;
 }
 
+// halt gives the guest's processes a grace period between SIGTERM and SIGKILL:
+// 2 s by default, `halt --grace N` for a workload that needs longer to finish.
+TEST_F(ImageWorkspaceTest, HaltGraceLetsAWorkloadFinishOnSigterm) {
+  const std::string workload = "trap 'sleep 3; echo finished > /marker; sync; exit 0' TERM; while :; do sleep 1; done";
+  ASSERT_EQ(run_cli(tmp.path, {"start", "ws", "--image", "tiny:1", "--", "/bin/sh", "-c", workload}).exit_code, 0);
+  ASSERT_TRUE(wait_shell_ready());
+  ASSERT_EQ(run_cli(tmp.path, {"halt", "ws"}).exit_code, 0);  // 2 s: killed before it writes
+  ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
+  ASSERT_TRUE(wait_shell_ready());
+  EXPECT_EQ(run_cli(tmp.path, {"connect", "ws", "--send", "cat /marker 2>/dev/null || echo absent"}).out, "absent\n");
+  auto halt = run_cli(tmp.path, {"halt", "ws", "--grace", "10"});
+  ASSERT_EQ(halt.exit_code, 0) << halt.err;
+  EXPECT_EQ(inspect()["state"], "halted");
+  ASSERT_EQ(run_cli(tmp.path, {"start", "ws"}).exit_code, 0);
+  ASSERT_TRUE(wait_shell_ready());
+  EXPECT_EQ(run_cli(tmp.path, {"connect", "ws", "--send", "cat /marker"}).out, "finished\n");
+  auto bad = run_cli(tmp.path, {"halt", "ws", "--grace", "601"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(ImageWorkspaceTest, RootWritesSurviveHaltAndStartAndTheManifestCatchesAChangedBase) {
   auto start = run_cli(tmp.path, {"start", "ws", "--image", "tiny:1"});
   ASSERT_EQ(start.exit_code, 0) << start.err;

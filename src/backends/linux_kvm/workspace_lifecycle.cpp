@@ -124,14 +124,30 @@ void signal_vm(const VmHandle& vm, int sig, std::chrono::milliseconds grace) {
   }
 }
 
-// Asks guest init to shut down over the control port; true when it agreed.
-bool ask_guest_to_halt(const VmHandle& vm) {
+// Asks guest init to shut down over the control port, giving its processes
+// `grace` between SIGTERM and SIGKILL; true when it agreed.
+bool ask_guest_to_halt(const VmHandle& vm, std::chrono::seconds grace) {
   auto stream = shim::connect_to_guest(vm.vsock, kControlPort, 3s);
   if (!stream) return false;
-  const std::string request = "{\"command\":\"halt\"}\n";
+  const std::string request =
+      nlohmann::json{{"command", "halt"}, {"graceMs", std::chrono::milliseconds(grace).count()}}.dump() + "\n";
   if (::send(stream->get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return false;
   auto reply = shim::read_stream_to_end(stream->get(), 4096, 5s);
   return reply && reply->find("\"ok\":true") != std::string::npos;
+}
+
+// options.graceSeconds of a halt request: how long the guest's processes get
+// between SIGTERM and SIGKILL (default 2 s, at most 600 s).
+Result<std::chrono::seconds> halt_grace(const protocol::Request& request) {
+  constexpr std::int64_t kDefault = 2, kMax = 600;
+  if (!request.raw.contains("options") || !request.raw["options"].is_object()) return std::chrono::seconds(kDefault);
+  const auto& options = request.raw["options"];
+  auto it = options.find("graceSeconds");
+  if (it == options.end() || it->is_null()) return std::chrono::seconds(kDefault);
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMax)) {
+    return fail(ErrorCode::invalid_request, "options.graceSeconds must be an integer from 0 to 600");
+  }
+  return std::chrono::seconds(it->get<std::int64_t>());
 }
 
 }  // namespace
@@ -273,6 +289,8 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
 }
 
 Result<Event> halt_workspace(const protocol::Request& request) {
+  auto grace = halt_grace(request);
+  if (!grace) return std::unexpected(grace.error());
   auto workspace = lock_workspace(request);
   if (!workspace) return std::unexpected(workspace.error());
   const auto& [store, lock, vm] = *workspace;
@@ -286,7 +304,7 @@ Result<Event> halt_workspace(const protocol::Request& request) {
   }
   if (auto ok = write_intent(store, shim::Intent::halt); !ok) return std::unexpected(ok.error());
   store.record(event_for(request, State::stopping, "halt requested: asking guest init to shut down"));
-  bool clean = ask_guest_to_halt(vm) && wait_for_exit(vm.qemu_pid, 20s);
+  bool clean = ask_guest_to_halt(vm, *grace) && wait_for_exit(vm.qemu_pid, 20s + *grace);
   if (!clean) {
     // Guest init did not answer: the ACPI power button, then the hard way.
     if (auto qmp = QmpClient::connect(vm.qmp, 2s)) {

@@ -278,7 +278,16 @@ TEST(ConnectServerTty, StdinEofEndsTheShell) {
 }
 
 TEST(ControlChannel, ParsesHaltAndRejectsTheRest) {
-  EXPECT_EQ(*parse_control_command("{\"command\":\"halt\"}\n"), ControlCommand::halt);
+  auto halt = parse_control_command("{\"command\":\"halt\"}\n");
+  ASSERT_TRUE(halt);
+  EXPECT_EQ(halt->command, ControlCommand::halt);
+  EXPECT_EQ(halt->grace_ms, kDefaultHaltGraceMs);
+  EXPECT_EQ(parse_control_command(R"({"command":"halt","graceMs":30000})")->grace_ms, 30000u);
+  EXPECT_EQ(parse_control_command(R"({"command":"halt","graceMs":0})")->grace_ms, 0u);
+  for (const char* bad : {R"({"command":"halt","graceMs":-1})", R"({"command":"halt","graceMs":"5"})",
+                          R"({"command":"halt","graceMs":600001})", R"({"command":"halt","graceMs":1.5})"}) {
+    EXPECT_EQ(parse_control_command(bad).error().code, ErrorCode::invalid_request) << bad;
+  }
   EXPECT_EQ(parse_control_command("{\"command\":\"reboot\"}").error().code, ErrorCode::unsupported);
   for (const char* bad : {"", "halt", "[]", "{}", "{\"command\":1}"}) {
     EXPECT_EQ(parse_control_command(bad).error().code, ErrorCode::invalid_request) << bad;
