@@ -308,4 +308,8 @@ Result<GuestConfig> decode_config_from_cmdline(const std::string& cmdline) {
   return guest_config_from_json(*json_text);
 }
 
+std::string halt_command_line(std::chrono::milliseconds grace) {
+  return json{{"command", "halt"}, {"graceMs", grace.count()}}.dump() + "\n";
+}
+
 }  // namespace microagent

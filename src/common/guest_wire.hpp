@@ -4,6 +4,7 @@
 // and the workload result (guest -> host, JSON over AF_VSOCK to CID 2, port
 // resultPort). Shared by the host and the static guest init, so it depends on
 // common alone.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -18,6 +19,10 @@ namespace microagent {
 inline constexpr std::uint32_t kResultPort = 1024;
 inline constexpr std::uint32_t kConnectPort = 1025;
 inline constexpr std::uint32_t kControlPort = 1026;
+
+// The host's halt command on the control port: guest init gives every process
+// `grace` between SIGTERM and SIGKILL (guestinit/control_channel.hpp parses it).
+std::string halt_command_line(std::chrono::milliseconds grace);
 inline constexpr std::uint32_t kHostCid = 2;
 
 // Default bound on captured stdout and on stderr, each.

@@ -1,6 +1,7 @@
 #pragma once
 // The small questions every backend's lifecycle asks of a workspace's state
 // files: which store, what state it is in, and recording an event.
+#include <chrono>
 #include <optional>
 
 #include "common/error.hpp"
@@ -20,5 +21,10 @@ std::optional<protocol::State> latest_state(const RuntimeStore& store);
 
 // A VM is (or is about to be) running: starting, running or stopping.
 bool is_active(std::optional<protocol::State> state);
+
+// A halt request's options.graceSeconds: how long the guest's processes get
+// between SIGTERM and SIGKILL. 2 s when absent; invalid_request unless an
+// integer from 0 to 600.
+Result<std::chrono::seconds> halt_grace(const protocol::Request& request);
 
 }  // namespace microagent::supervisor

@@ -35,6 +35,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
+using supervisor::halt_grace;
 using supervisor::is_active;
 using supervisor::latest_state;
 using supervisor::record;
@@ -129,25 +130,10 @@ void signal_vm(const VmHandle& vm, int sig, std::chrono::milliseconds grace) {
 bool ask_guest_to_halt(const VmHandle& vm, std::chrono::seconds grace) {
   auto stream = shim::connect_to_guest(vm.vsock, kControlPort, 3s);
   if (!stream) return false;
-  const std::string request =
-      nlohmann::json{{"command", "halt"}, {"graceMs", std::chrono::milliseconds(grace).count()}}.dump() + "\n";
+  const std::string request = halt_command_line(grace);
   if (::send(stream->get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return false;
   auto reply = shim::read_stream_to_end(stream->get(), 4096, 5s);
   return reply && reply->find("\"ok\":true") != std::string::npos;
-}
-
-// options.graceSeconds of a halt request: how long the guest's processes get
-// between SIGTERM and SIGKILL (default 2 s, at most 600 s).
-Result<std::chrono::seconds> halt_grace(const protocol::Request& request) {
-  constexpr std::int64_t kDefault = 2, kMax = 600;
-  if (!request.raw.contains("options") || !request.raw["options"].is_object()) return std::chrono::seconds(kDefault);
-  const auto& options = request.raw["options"];
-  auto it = options.find("graceSeconds");
-  if (it == options.end() || it->is_null()) return std::chrono::seconds(kDefault);
-  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMax)) {
-    return fail(ErrorCode::invalid_request, "options.graceSeconds must be an integer from 0 to 600");
-  }
-  return std::chrono::seconds(it->get<std::int64_t>());
 }
 
 }  // namespace

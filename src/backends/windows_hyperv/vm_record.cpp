@@ -74,7 +74,8 @@ bool wait_until_gone(WindowsHost& host, const VmRecord& record, std::chrono::mil
 
 }  // namespace
 
-Result<void> end_vm(WindowsHost& host, const supervisor::RuntimeStore& store, VmRecord& record, VmEnd how) {
+Result<void> end_vm(WindowsHost& host, const supervisor::RuntimeStore& store, VmRecord& record, VmEnd how,
+                    std::chrono::seconds grace) {
   std::optional<Error> first;
   auto keep = [&](Result<void> step) {
     if (!step && !first) first = step.error();
@@ -89,8 +90,8 @@ Result<void> end_vm(WindowsHost& host, const supervisor::RuntimeStore& store, Vm
       if (how == VmEnd::shutdown) {
         // Guest init halts cleanly when asked on its control port (the guest
         // has no hv_utils, so HCS's own shutdown request may go unheard).
-        auto reply = host.guest_request(record.compute_system_id, kControlPort, R"({"command":"halt"})" "\n", 5s);
-        if (reply && reply->find(R"("ok":true)") != std::string::npos) stopped = wait_until_gone(host, record, 10s);
+        auto reply = host.guest_request(record.compute_system_id, kControlPort, halt_command_line(grace), 5s);
+        if (reply && reply->find(R"("ok":true)") != std::string::npos) stopped = wait_until_gone(host, record, 10s + grace);
         if (!stopped) stopped = host.shutdown_compute_system(record.compute_system_id, 10s).has_value();
       }
       if (!stopped) keep(host.terminate_compute_system(record.compute_system_id));

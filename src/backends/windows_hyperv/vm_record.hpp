@@ -39,7 +39,9 @@ enum class VmEnd { shutdown, terminate };
 // else HcsShutDownComputeSystem, else terminate), its HCS handle, then the
 // network endpoint; rewrites runtime.json (endpoint and
 // helper cleared, exited). Every step runs even when an earlier one failed;
-// the first failure is returned. `how` says what ended the VM, for the detail.
-Result<void> end_vm(WindowsHost& host, const supervisor::RuntimeStore& store, VmRecord& record, VmEnd how);
+// the first failure is returned. `how` says what ended the VM, for the detail;
+// `grace` is what a shutdown gives the guest's processes before SIGKILL.
+Result<void> end_vm(WindowsHost& host, const supervisor::RuntimeStore& store, VmRecord& record, VmEnd how,
+                    std::chrono::seconds grace = std::chrono::seconds(2));
 
 }  // namespace microagent::windows_hyperv

@@ -17,6 +17,7 @@ namespace microagent::windows_hyperv {
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
+using supervisor::halt_grace;
 using supervisor::is_active;
 using supervisor::latest_state;
 using supervisor::record;
@@ -60,6 +61,8 @@ Result<LockedWorkspace> lock_workspace(WindowsHost& host, const protocol::Reques
 // leftovers) and record `to`; other states stay as they are.
 Result<Event> end_workspace(WindowsHost& host, const protocol::Request& request, VmEnd how, State to,
                             const std::string& detail) {
+  auto grace = halt_grace(request);
+  if (!grace) return std::unexpected(grace.error());
   auto ws = lock_workspace(host, request);
   if (!ws) return std::unexpected(ws.error());
   const auto state = latest_state(ws->store);
@@ -75,7 +78,7 @@ Result<Event> end_workspace(WindowsHost& host, const protocol::Request& request,
     return record(ws->store, make_event(request, State::unknown, "no events recorded"));
   }
   if (is_active(state)) record(ws->store, make_event(request, State::stopping, detail));
-  auto ended = end_vm(host, ws->store, ws->vm, how);
+  auto ended = end_vm(host, ws->store, ws->vm, how, *grace);
   std::string final_detail = detail;
   if (!ended) final_detail += " (teardown: " + ended.error().message + ")";
   return record(ws->store, make_event(request, to, final_detail));

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "common/connect_wire.hpp"
+#include "common/guest_wire.hpp"
 #include "common/unique_fd.hpp"
 #include "guestinit/control_channel.hpp"
 
@@ -284,6 +285,7 @@ TEST(ControlChannel, ParsesHaltAndRejectsTheRest) {
   EXPECT_EQ(halt->grace_ms, kDefaultHaltGraceMs);
   EXPECT_EQ(parse_control_command(R"({"command":"halt","graceMs":30000})")->grace_ms, 30000u);
   EXPECT_EQ(parse_control_command(R"({"command":"halt","graceMs":0})")->grace_ms, 0u);
+  EXPECT_EQ(parse_control_command(halt_command_line(std::chrono::seconds(45)))->grace_ms, 45000u);  // the host's line
   for (const char* bad : {R"({"command":"halt","graceMs":-1})", R"({"command":"halt","graceMs":"5"})",
                           R"({"command":"halt","graceMs":600001})", R"({"command":"halt","graceMs":1.5})"}) {
     EXPECT_EQ(parse_control_command(bad).error().code, ErrorCode::invalid_request) << bad;

@@ -56,11 +56,13 @@ class BackendTest : public ::testing::Test {
             {"network", {{"mode", network_mode}}}};
   }
 
-  supervisor::Response send(const std::string& command, const nlohmann::json& cfg, const std::string& id = "ws1") {
+  supervisor::Response send(const std::string& command, const nlohmann::json& cfg, const std::string& id = "ws1",
+                            const nlohmann::json& options = nullptr) {
     nlohmann::json request{{"command", command},
                            {"identity", {{"requestID", "req-" + command}, {"runtimeID", id}, {"role", "workload"},
                                          {"backend", "windows-hyperv"}}},
                            {"config", cfg}};
+    if (!options.is_null()) request["options"] = options;
     return supervisor::serve_request(backend, request.dump());
   }
   supervisor::Response send(const std::string& command) { return send(command, config()); }

@@ -104,6 +104,13 @@ TEST_F(LifecycleTest, InspectKeepsARunningWorkspaceWhenHcsCannotAnswer) {
   EXPECT_EQ(runtime()["exited"], false);
 }
 
+TEST_F(LifecycleTest, HaltPassesItsGraceToGuestInit) {
+  start_ok();
+  EXPECT_EQ(error_code(send("halt", config(), "ws1", {{"graceSeconds", 601}})), "invalid_request");
+  ASSERT_EQ(send("halt", config(), "ws1", {{"graceSeconds", 30}}).exit_code, 0);
+  EXPECT_EQ(host.control_requests, (std::vector<std::string>{"1026 {\"command\":\"halt\",\"graceMs\":30000}\n"}));
+}
+
 TEST_F(LifecycleTest, InspectUnknownIsNotFound) { EXPECT_EQ(error_code(send("inspect")), "not_found"); }
 
 TEST_F(LifecycleTest, HaltShutsDownAndKeepsTheDisk) {
@@ -113,7 +120,7 @@ TEST_F(LifecycleTest, HaltShutsDownAndKeepsTheDisk) {
   EXPECT_EQ(state_of(response), "halted");
   expect_released();
   // Guest init was asked on its control port; HCS had nothing left to do.
-  EXPECT_EQ(host.control_requests, (std::vector<std::string>{"1026 {\"command\":\"halt\"}\n"}));
+  EXPECT_EQ(host.control_requests, (std::vector<std::string>{"1026 {\"command\":\"halt\",\"graceMs\":2000}\n"}));
   EXPECT_EQ(std::find(host.calls.begin(), host.calls.end(), "shutdown_compute_system"), host.calls.end());
   EXPECT_EQ(std::find(host.calls.begin(), host.calls.end(), "terminate_compute_system"), host.calls.end());
   EXPECT_TRUE(std::filesystem::exists(store().workspace_dir() / "rootfs.vhd"));
