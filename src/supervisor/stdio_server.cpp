@@ -1,21 +1,9 @@
 #include "supervisor/stdio_server.hpp"
 
-#include <signal.h>
-
 #include <iostream>
 #include <iterator>
 
 namespace microagent::supervisor {
-
-void block_termination_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
 
 std::string read_request_from_stdin() {
   return std::string((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());

@@ -1,15 +1,14 @@
 #pragma once
 // The body of every supervisor executable: one JSON request on stdin, one JSON
-// response on stdout, exit 0 exactly when the response says ok.
+// response on stdout, exit 0 exactly when the response says ok. Portable: the
+// Windows supervisor serves requests through it too.
 #include <string>
 
 #include "supervisor/backend.hpp"
 
 namespace microagent::supervisor {
 
-// Termination signals are taken synchronously (signalfd) by whoever runs a VM,
-// so it can tear the VM down and record the final event; SIGPIPE is ignored.
-void block_termination_signals();
+// All of stdin: the request.
 std::string read_request_from_stdin();
 // Serves `request`, prints the response, returns the exit code. An exception
 // escaping a backend becomes an `internal` error response, never a crash.

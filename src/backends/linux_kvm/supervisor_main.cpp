@@ -6,6 +6,7 @@
 #include "backends/linux_kvm/linux_kvm_backend.hpp"
 #include "backends/linux_kvm/runtime_shim.hpp"
 #include "supervisor/stdio_server.hpp"
+#include "supervisor/termination_signals.hpp"
 
 int main(int argc, char** argv) {
   microagent::supervisor::block_termination_signals();

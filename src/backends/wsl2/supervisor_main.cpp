@@ -2,6 +2,7 @@
 // JSON request on stdin, one JSON response on stdout (DESIGN.md section 2).
 #include "backends/wsl2/wsl2_backend.hpp"
 #include "supervisor/stdio_server.hpp"
+#include "supervisor/termination_signals.hpp"
 
 int main() {
   microagent::supervisor::block_termination_signals();

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/windows_hyperv/win32/cli/supervisor_process.hpp"
+#include "backends/windows_hyperv/win32/windows_paths.hpp"
 #include "backends/windows_hyperv/win32/cli/workspace_verbs.hpp"
 #include "common/guest_wire.hpp"
 
@@ -40,7 +41,7 @@ struct Options {
 };
 
 json workspace_request(const std::string& command, const Options& o) {
-  const auto kernel_dir = windows_cli::microagent_home() / "kernels" / "x86_64" / "current";
+  const auto kernel_dir = windows_hyperv::win32::microagent_home() / "kernels" / "x86_64" / "current";
   json config{{"stateDir", o.state_dir},
               {"kernelPath", o.kernel.empty() ? (kernel_dir / "vmlinux").string() : o.kernel},
               {"initrdPath", o.initrd.empty() ? (kernel_dir / "initrd.img").string() : o.initrd},
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   _setmode(_fileno(stdout), _O_BINARY);
   _setmode(_fileno(stderr), _O_BINARY);
   Options o;
-  o.state_dir = (windows_cli::microagent_home() / "state").string();
+  o.state_dir = (windows_hyperv::win32::microagent_home() / "state").string();
   CLI::App app{"microagent: run untrusted workloads in Linux microVMs on Hyper-V"};
   app.require_subcommand(1);
   app.add_flag("--json", o.json_output, "print the supervisor's JSON response");

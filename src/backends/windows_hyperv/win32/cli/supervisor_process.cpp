@@ -5,9 +5,11 @@
 #include <cstdlib>
 
 #include "backends/windows_hyperv/win32/win32_error.hpp"
+#include "backends/windows_hyperv/win32/windows_paths.hpp"
 
 namespace microagent::windows_cli {
 
+using windows_hyperv::win32::executable_dir;
 using windows_hyperv::win32::fail_win32;
 
 namespace {
@@ -22,18 +24,6 @@ struct Handle {
 };
 
 }  // namespace
-
-std::filesystem::path executable_dir() {
-  wchar_t buffer[MAX_PATH * 4];
-  const DWORD n = GetModuleFileNameW(nullptr, buffer, static_cast<DWORD>(std::size(buffer)));
-  return std::filesystem::path(std::wstring(buffer, n)).parent_path();
-}
-
-std::filesystem::path microagent_home() {
-  if (const wchar_t* home = _wgetenv(L"MICROAGENT_HOME"); home && *home) return home;
-  if (const wchar_t* local = _wgetenv(L"LOCALAPPDATA"); local && *local) return std::filesystem::path(local) / "microagent";
-  return executable_dir();
-}
 
 std::filesystem::path find_supervisor(const std::optional<std::string>& override_path) {
   if (override_path) return *override_path;

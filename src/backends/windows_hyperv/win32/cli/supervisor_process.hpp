@@ -18,8 +18,4 @@ std::filesystem::path find_supervisor(const std::optional<std::string>& override
 // Runs the supervisor with `request`; fails only when it cannot run or does not answer JSON.
 Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, const nlohmann::json& request);
 
-std::filesystem::path executable_dir();
-// %MICROAGENT_HOME%, else %LOCALAPPDATA%\microagent.
-std::filesystem::path microagent_home();
-
 }  // namespace microagent::windows_cli
