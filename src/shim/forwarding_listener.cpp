@@ -1,5 +1,7 @@
 #include "shim/forwarding_listener.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -62,6 +64,10 @@ void ForwardingListener::accept_loop() {
     if (!(fds[0].revents & POLLIN)) continue;
     UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client) continue;
+    // A relay passes on segments as the far side wrote them; Nagle here would
+    // only hold back the tail of a small answer. (A Unix socket refuses this: ignored.)
+    const int one = 1;
+    ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++accepted_;
     {
       std::lock_guard lock(mutex_);
