@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "common/unique_fd.hpp"
 #include "guestinit/config_source.hpp"
@@ -12,7 +14,7 @@
 namespace microagent::guestinit {
 namespace {
 
-std::uint64_t mem_total_kib(const std::string& meminfo) {
+std::uint64_t parse_mem_total_kib(const std::string& meminfo) {
   constexpr std::string_view kKey = "MemTotal:";
   const auto at = meminfo.find(kKey);
   if (at == std::string::npos) return 0;
@@ -32,7 +34,7 @@ std::string size_tcp_memory_to_guest() {
   auto meminfo = read_text_file("/proc/meminfo");
   if (!meminfo) return "tcp_mem: cannot read /proc/meminfo";
   const std::string setting =
-      tcp_mem_setting(mem_total_kib(*meminfo), static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+      tcp_mem_setting(parse_mem_total_kib(*meminfo), static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
   if (setting.empty()) return "tcp_mem: no usable MemTotal in /proc/meminfo";
   UniqueFd fd(::open("/proc/sys/net/ipv4/tcp_mem", O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), setting.data(), setting.size()) != static_cast<ssize_t>(setting.size())) {
