@@ -51,6 +51,13 @@ void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options);
 Result<nlohmann::json> request_from_options(const std::string& command, const GlobalOptions& global,
                                             const RunOptions& options, const std::string& name);
 
+// The positional workspace NAME of a verb, checked as a runtime ID while the
+// command line is parsed: a name that could leave the state dir ("../x",
+// "/etc", 300 characters) never reaches a path join (exit 125, invalid_request).
+CLI::Option* add_workspace_name(CLI::App* cmd, std::string& name);
+// A CLI11 validator for --name options: the same check.
+CLI::Validator workspace_name_validator();
+
 void add_run_command(CLI::App& app, GlobalOptions& global);
 void add_kernel_command(CLI::App& app, GlobalOptions& global);
 void add_inspect_command(CLI::App& app, GlobalOptions& global);

@@ -128,7 +128,7 @@ int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
 void add_connect_command(CLI::App& app, GlobalOptions& global) {
   auto options = std::make_shared<ConnectOptions>();
   auto* cmd = app.add_subcommand("connect", "Open a shell in a running workspace, or run one command in it");
-  cmd->add_option("name", options->name, "Workspace name")->required();
+  add_workspace_name(cmd, options->name);
   cmd->add_option("--send", options->send, "Run this shell command (no terminal), print its output, exit with its code");
   cmd->add_option("--user,-u", options->user,
                   "Run as this user (uid[:gid] or name[:group]); default: the workspace's --user or image User");

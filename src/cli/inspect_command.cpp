@@ -24,7 +24,7 @@ void print_manifest_check(const nlohmann::json& manifest) {
 void add_inspect_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, const std::string& help, bool verify) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(verb, help);
-  cmd->add_option("name", *name, "Workspace name")->required();
+  add_workspace_name(cmd, *name);
   cmd->callback([&global, name, verify] {
     nlohmann::json extra = nlohmann::json::object();
     if (verify) extra["verify"] = true;

@@ -51,7 +51,7 @@ void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& ve
   auto name = std::make_shared<std::string>();
   auto options = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand(verb, help);
-  cmd->add_option("name", *name, "Workspace name")->required();
+  add_workspace_name(cmd, *name);
   add_config_flags(cmd, *options);
   cmd->callback([&global, name, options, cmd, protocol_command] {
     const bool flags_given = cmd->count("--memory") + cmd->count("--cpus") + cmd->count("--env") +
@@ -78,7 +78,7 @@ CLI::App* add_name_verb(CLI::App& app, GlobalOptions& global, const std::string&
                         const std::string& help, std::shared_ptr<json> extra = std::make_shared<json>(json::object())) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(verb, help);
-  cmd->add_option("name", *name, "Workspace name")->required();
+  add_workspace_name(cmd, *name);
   cmd->callback([&global, name, protocol_command, extra] {
     auto event = workspace_request(global, protocol_command, *name, std::nullopt, *extra);
     if (!event) {
@@ -121,7 +121,7 @@ void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
   auto console_name = std::make_shared<std::string>();
   auto console_input = std::make_shared<std::string>();
   auto* console = app.add_subcommand("console", "Send text to the guest's serial console");
-  console->add_option("name", *console_name, "Workspace name")->required();
+  add_workspace_name(console, *console_name);
   console->add_option("input", *console_input, "Text to send (a newline is added)")->required();
   console->callback([&global, console_name, console_input] {
     auto event = workspace_request(global, "console", *console_name, std::nullopt, json{{"input", *console_input + "\n"}});
@@ -131,7 +131,7 @@ void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
   auto wait_name = std::make_shared<std::string>();
   auto wait_timeout = std::make_shared<double>(0);
   auto* wait = app.add_subcommand("wait", "Wait until a workspace is no longer running; exit with its workload's code");
-  wait->add_option("name", *wait_name, "Workspace name")->required();
+  add_workspace_name(wait, *wait_name);
   wait->add_option("--timeout", *wait_timeout, "Give up after this many seconds (0: never)");
   wait->callback([&global, wait_name, wait_timeout] {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(*wait_timeout);

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ValidationError& e) {
+    // A value the verb refused (a workspace name, a number out of range): a
+    // structured error like every other refusal, JSON with --json.
+    return microagent::cli::report_error(global, "invalid_request", e.what());
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : microagent::cli::kExitMicroagentError;

@@ -77,7 +77,7 @@ void print_human(const json& n) {
 void add_network_command(CLI::App& app, GlobalOptions& global) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("network", "Show a workspace's network: mode, address, subnet, gateway, DNS, forwards");
-  cmd->add_option("name", *name, "Workspace name")->required();
+  add_workspace_name(cmd, *name);
   cmd->callback([&global, name] {
     auto network = network_of(global, *name);
     if (!network) {

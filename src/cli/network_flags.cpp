@@ -44,7 +44,7 @@ Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& conf
     auto forward = net::parse_publish(text);
     if (!forward) return std::unexpected(forward.error());
     forwards.push_back({{"host", forward->host}, {"hostPort", forward->host_port}, {"guestPort", forward->guest_port},
-                        {"protocol", forward->protocol}});
+                        {"protocol", forward->protocol}, {"exposed", forward->exposed}});
   }
   config["network"] = {{"mode", mode}, {"interface", interface}, {"portForwards", forwards}};
   config.erase("mediation");

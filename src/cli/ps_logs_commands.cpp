@@ -45,7 +45,7 @@ void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
   auto name = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
   auto* logs = app.add_subcommand("logs", "Print the guest's serial console log");
-  logs->add_option("name", *name, "Workspace name")->required();
+  add_workspace_name(logs, *name);
   logs->add_flag("--follow,-f", *follow, "Keep printing while the workspace runs");
   logs->callback([&global, name, follow] {
     const auto path = std::filesystem::path(absolute_state_dir(global)) / *name / "serial.log";

@@ -126,7 +126,7 @@ int run(GlobalOptions& global, const RunOptions& options) {
 void add_run_command(CLI::App& app, GlobalOptions& global) {
   auto options = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand("run", "Boot a microVM, run a command in it, print its output, exit with its code");
-  cmd->add_option("--name", options->name, "Workspace name (default: generated)");
+  cmd->add_option("--name", options->name, "Workspace name (default: generated)")->check(workspace_name_validator());
   cmd->add_option("--memory", options->memory_mib, "Guest memory in MiB")->capture_default_str();
   cmd->add_option("--cpus", options->cpus, "Guest vCPUs")->capture_default_str();
   cmd->add_option("--env,-e", options->env, "Environment variable K=V (repeatable)");

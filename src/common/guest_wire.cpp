@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
+#include "common/json_depth.hpp"
 
 namespace microagent {
 namespace {
@@ -18,6 +19,9 @@ std::unexpected<Error> bad_field(std::string_view what, std::string_view key, st
 }
 
 Result<json> parse_object(const std::string& text, std::string_view what) {
+  // Nothing the wire carries nests deeper than a few levels; a nesting bomb
+  // would otherwise overflow the parser's stack.
+  if (!json_nesting_within(text, 16)) return fail(ErrorCode::invalid_request, std::string(what) + ": nested too deeply");
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return fail(ErrorCode::invalid_request, std::string(what) + ": not valid JSON");
   if (!doc.is_object()) return fail(ErrorCode::invalid_request, std::string(what) + ": not a JSON object");

@@ -70,6 +70,9 @@ Result<protocol::PortForward> parse_publish(std::string_view text) {
   if (parts.size() == 3) {
     forward.host = parts[0] == "localhost" ? "127.0.0.1" : std::string(parts[0]);
     if (!is_ipv4(forward.host)) return fail(ErrorCode::invalid_request, usage + ": HOST must be an IPv4 address");
+    // Typing a HOST beyond loopback on the command line is the opt-in the
+    // protocol asks for ("exposed": true); the default stays 127.0.0.1.
+    forward.exposed = forward.host.rfind("127.", 0) != 0;
   }
   auto host_port = parse_number(parts[parts.size() - 2], 65535, "host port");
   if (!host_port) return fail(ErrorCode::invalid_request, usage + ": " + host_port.error().message);

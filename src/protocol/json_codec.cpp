@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/field_reader.hpp"
+#include "protocol/request_bounds.hpp"
 
 namespace microagent::protocol {
 namespace {
@@ -38,7 +39,34 @@ constexpr std::array<std::pair<Command, std::string_view>, 12> kCommands{{
     {Command::console, "console"},
 }};
 
+// Bounds a request must meet whatever the host: results are held in memory
+// (outputLimit), deadlines are computed in milliseconds (timeoutSeconds).
+constexpr std::int64_t kMaxTimeoutSeconds = 30LL * 24 * 3600;
+constexpr std::uint64_t kMaxOutputLimit = 64ULL * 1024 * 1024;
+constexpr std::size_t kMaxDisks = 16;
+constexpr std::size_t kMaxPortForwards = 64;
+
 bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+// Dotted-quad IPv4 ("a.b.c.d", each 0-255, no leading zeros beyond "0").
+bool is_ipv4_literal(std::string_view text) {
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    const auto digits = text.substr(i, j - i);
+    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0')) return false;
+    if (std::stoi(std::string(digits)) > 255) return false;
+    ++parts;
+    if (j == text.size()) break;
+    if (text[j] != '.' || parts == 4) return false;
+    i = j + 1;
+  }
+  return parts == 4;
+}
+
+bool is_loopback_ipv4(std::string_view text) { return text.rfind("127.", 0) == 0; }
 
 bool is_absolute_clean(std::string_view path) {
   return !path.empty() && path.front() == '/' && !has_nul(path);
@@ -85,7 +113,14 @@ void validate_config(FieldReader& reader, const WorkspaceConfig& config) {
     reader.error("config.network.mode must be one of user, nat, isolated, bridged");
   }
   if (config.result_port == 0) reader.error("config.result.port must be positive");
-  if (config.timeout_seconds < 0) reader.error("config.timeoutSeconds must not be negative");
+  if (config.timeout_seconds < 0 || config.timeout_seconds > kMaxTimeoutSeconds) {
+    reader.error("config.timeoutSeconds must be between 0 and 2592000 (30 days)");
+  }
+  if (config.output_limit > kMaxOutputLimit) reader.error("config.outputLimit must be at most 67108864 (64 MiB)");
+  if (config.disks.size() > kMaxDisks) reader.error("config.disks has more than 16 entries");
+  if (config.network.port_forwards.size() > kMaxPortForwards) {
+    reader.error("config.network.portForwards has more than 64 entries");
+  }
 }
 
 }  // namespace
@@ -144,8 +179,11 @@ json to_json(const WorkspaceConfig& c) {
   for (const auto& d : c.disks) disks.push_back({{"path", d.path}, {"mode", d.mode}, {"mount", d.mount}});
   json forwards = json::array();
   for (const auto& f : c.network.port_forwards) {
-    forwards.push_back(
-        {{"host", f.host}, {"hostPort", f.host_port}, {"guestPort", f.guest_port}, {"protocol", f.protocol}});
+    forwards.push_back({{"host", f.host},
+                        {"hostPort", f.host_port},
+                        {"guestPort", f.guest_port},
+                        {"protocol", f.protocol},
+                        {"exposed", f.exposed}});
   }
   json out{{"stateDir", c.state_dir},
            {"kernelPath", c.kernel_path},
@@ -263,10 +301,18 @@ Result<WorkspaceConfig> config_from_json(const json& j) {
         fr.read("hostPort", host_port, true);
         fr.read("guestPort", guest_port, true);
         fr.read("protocol", forward.protocol);
+        fr.read("exposed", forward.exposed);
         if (fr.ok() && (host_port == 0 || host_port > 65535 || guest_port == 0 || guest_port > 65535)) {
           fr.error("config.network.portForwards[] ports must be 1-65535");
         }
         if (fr.ok() && forward.protocol != "tcp") fr.error("config.network.portForwards[].protocol must be tcp");
+        if (fr.ok() && !is_ipv4_literal(forward.host)) {
+          fr.error("config.network.portForwards[].host must be an IPv4 address");
+        }
+        if (fr.ok() && !is_loopback_ipv4(forward.host) && !forward.exposed) {
+          fr.error("config.network.portForwards[].host " + forward.host +
+                   " is beyond loopback: set \"exposed\": true to publish there");
+        }
         if (!fr.ok()) nr.error(fr.first_error().message);
         forward.host_port = static_cast<std::uint16_t>(host_port);
         forward.guest_port = static_cast<std::uint16_t>(guest_port);
@@ -317,6 +363,7 @@ Result<Event> event_from_json(const json& j) {
 }
 
 Result<Request> parse_request(std::string_view text) {
+  if (auto bounded = check_request_bounds(text); !bounded) return std::unexpected(bounded.error());
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return fail(ErrorCode::invalid_request, "request is not valid JSON");
   if (!j.is_object()) return fail(ErrorCode::invalid_request, "request must be a JSON object");

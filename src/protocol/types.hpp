@@ -30,6 +30,9 @@ struct PortForward {
   std::uint16_t host_port = 0;
   std::uint16_t guest_port = 0;
   std::string protocol = "tcp";
+  // Binding beyond loopback (any host address outside 127.0.0.0/8) must be
+  // asked for in so many words; inspect reports it in the manifest.
+  bool exposed = false;
 };
 
 struct NetworkSpec {

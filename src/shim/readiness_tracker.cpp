@@ -1,11 +1,14 @@
 #include "shim/readiness_tracker.hpp"
 
+#include "common/json_depth.hpp"
 #include "protocol/json_codec.hpp"
 
 namespace microagent::shim {
 
 Result<void> apply_readiness_line(const std::string& line, protocol::Readiness& readiness, const std::string& now) {
-  auto j = nlohmann::json::parse(line, nullptr, false);
+  // A guest wrote this line: check its depth before the recursive parser sees it.
+  nlohmann::json j(nlohmann::json::value_t::discarded);
+  if (json_nesting_within(line, 8)) j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j["event"].is_string()) {
     return fail(ErrorCode::invalid_request, "control message is not {\"event\":...}");
   }

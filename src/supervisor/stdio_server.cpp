@@ -1,12 +1,18 @@
 #include "supervisor/stdio_server.hpp"
 
 #include <iostream>
-#include <iterator>
+
+#include "protocol/request_bounds.hpp"
 
 namespace microagent::supervisor {
 
 std::string read_request_from_stdin() {
-  return std::string((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  // One byte past the limit is enough for parse_request to refuse it: never
+  // hold more of a hostile request than that.
+  std::string request(protocol::kMaxRequestBytes + 1, '\0');
+  std::cin.read(request.data(), static_cast<std::streamsize>(request.size()));
+  request.resize(static_cast<std::size_t>(std::cin.gcount()));
+  return request;
 }
 
 int answer_request(Backend& backend, const std::string& request) {

@@ -8,7 +8,7 @@
 
 namespace microagent::supervisor {
 
-// All of stdin: the request.
+// stdin up to one byte past protocol::kMaxRequestBytes: the request (parse_request refuses a longer one).
 std::string read_request_from_stdin();
 // Serves `request`, prints the response, returns the exit code. An exception
 // escaping a backend becomes an `internal` error response, never a crash.

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "backends/linux_kvm/disk_layout.hpp"
+#include "backends/linux_kvm/host_fit.hpp"
 #include "backends/linux_kvm/host_profile.hpp"
 #include "image/initramfs.hpp"
 
@@ -37,6 +38,11 @@ Result<GuestLaunchPlan> plan_guest_launch(const protocol::WorkspaceConfig& confi
   };
   if (auto ok = require_file(config.kernel_path, "kernelPath"); !ok) return std::unexpected(ok.error());
   if (auto ok = require_file(config.initrd_path, "initrdPath"); !ok) return std::unexpected(ok.error());
+  // Refused here, before anything starts: QEMU would take a 1 TiB memfd or
+  // /etc/passwd as a kernel and fail (or hang) only later.
+  if (auto ok = check_kernel_image(config.kernel_path); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_readable_file(config.initrd_path, "initrdPath"); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_fits_host(config, measure_host_capacity()); !ok) return std::unexpected(ok.error());
   if (!config.rootfs_path.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(config.rootfs_path, ec)) {

@@ -3,6 +3,20 @@
 #include <fmt/core.h>
 
 namespace microagent::linux_kvm {
+namespace {
+
+// A value inside a QEMU option list ("a=x,b=y"): QEMU reads ",," as a literal
+// comma, so a path such as "/tmp/a,x=y" cannot add an option of its own.
+std::string opt(const std::filesystem::path& value) {
+  std::string out;
+  for (char c : value.string()) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+}  // namespace
 
 std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
   const bool vhost_user = !spec.vhost_user_vsock_socket.empty();
@@ -21,17 +35,17 @@ std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
   argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append",
                            spec.kernel_cmdline});
   if (spec.serial_socket.empty()) {
-    argv.insert(argv.end(), {"-chardev", fmt::format("file,id=serial0,path={},append=on", spec.serial_log.string())});
+    argv.insert(argv.end(), {"-chardev", fmt::format("file,id=serial0,path={},append=on", opt(spec.serial_log))});
   } else {
     argv.insert(argv.end(), {"-chardev", fmt::format("socket,id=serial0,path={},server=on,wait=off,logfile={},logappend=on",
-                                                     spec.serial_socket.string(), spec.serial_log.string())});
+                                                     opt(spec.serial_socket), opt(spec.serial_log))});
   }
   argv.insert(argv.end(), {"-serial", "chardev:serial0"});
   if (!spec.qmp_socket.empty()) {
-    argv.insert(argv.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", spec.qmp_socket.string())});
+    argv.insert(argv.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", opt(spec.qmp_socket))});
   }
   if (vhost_user) {
-    argv.insert(argv.end(), {"-chardev", fmt::format("socket,id=vsock0,path={}", spec.vhost_user_vsock_socket.string()),
+    argv.insert(argv.end(), {"-chardev", fmt::format("socket,id=vsock0,path={}", opt(spec.vhost_user_vsock_socket)),
                              "-device", "vhost-user-vsock-device,chardev=vsock0"});
   } else if (spec.vhost_vsock_cid) {
     argv.insert(argv.end(), {"-device", fmt::format("vhost-vsock-device,guest-cid={}", *spec.vhost_vsock_cid)});
@@ -39,19 +53,19 @@ std::vector<std::string> build_qemu_argv(const QemuMachineSpec& spec) {
   for (std::size_t i = 0; i < spec.disks.size(); ++i) {
     const auto& disk = spec.disks[i];
     argv.insert(argv.end(), {"-drive", fmt::format("id=disk{},file={},format={},if=none{}", i,
-                                                   disk.path.string(), disk.format, disk.read_only ? ",readonly=on" : ""),
+                                                   opt(disk.path), opt(disk.format), disk.read_only ? ",readonly=on" : ""),
                              "-device", fmt::format("virtio-blk-device,drive=disk{}", i)});
   }
   if (spec.nic) {
     const auto& nic = *spec.nic;
     if (nic.kind == "passt") {
       argv.insert(argv.end(), {"-netdev", fmt::format("stream,id=net0,server=off,addr.type=unix,addr.path={}",
-                                                      nic.passt_socket.string())});
+                                                      opt(nic.passt_socket))});
     } else {
-      argv.insert(argv.end(), {"-netdev", fmt::format("tap,id=net0,ifname={},script=no,downscript=no", nic.tap)});
+      argv.insert(argv.end(), {"-netdev", fmt::format("tap,id=net0,ifname={},script=no,downscript=no", opt(nic.tap))});
     }
     std::string device = "virtio-net-device,netdev=net0";
-    if (!nic.mac.empty()) device += ",mac=" + nic.mac;
+    if (!nic.mac.empty()) device += ",mac=" + opt(nic.mac);
     argv.insert(argv.end(), {"-device", device});
   }
   argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());

@@ -57,7 +57,8 @@ Result<void> ensure_started_disks(const RuntimeStore& store, const protocol::Wor
     return ok;
   }
   ManifestInputs inputs{hash_cache_dir(config.state_dir), config.image,      config.kernel_path, config.initrd_path,
-                        config.rootfs_path,                  disks.root_overlay, installed_guestinit()};
+                        config.rootfs_path,                  disks.root_overlay, installed_guestinit(),
+                        config.network.port_forwards};
   if (auto ok = write_workspace_manifest(store.workspace_dir() / kManifestName, inputs); !ok) {
     return std::unexpected(ok.error());
   }

@@ -85,6 +85,14 @@ Result<json> write_workspace_manifest(const std::filesystem::path& manifest_path
     manifest[item] = *entry;
   }
   if (!inputs.rootfs_overlay.empty()) manifest["rootfs"]["overlay"] = inputs.rootfs_overlay.string();
+  manifest["published"] = json::array();
+  for (const auto& f : inputs.published) {
+    manifest["published"].push_back({{"host", f.host},
+                                     {"hostPort", f.host_port},
+                                     {"guestPort", f.guest_port},
+                                     {"protocol", f.protocol},
+                                     {"exposed", f.exposed}});
+  }
 
   auto previous = read_manifest(manifest_path);
   if (!previous) return std::unexpected(previous.error());

@@ -24,6 +24,7 @@ struct ManifestInputs {
   std::filesystem::path rootfs_base;     // empty: the default image (initramfs only)
   std::filesystem::path rootfs_overlay;  // the workspace's copy-on-write root disk
   std::filesystem::path guestinit;       // empty when not found beside the supervisor
+  std::vector<protocol::PortForward> published;  // recorded so inspect shows what listens where
 };
 
 // <state>/cache/sha256

@@ -87,5 +87,25 @@ TEST(KernelCmdline, CarriesTscAndConfig) {
   EXPECT_EQ(build_kernel_cmdline({std::nullopt, false, ""}), "console=ttyS0 panic=-1 pci=off reboot=t");
 }
 
+// A comma in a path would start a new QEMU option ("x.img,snapshot=on" opens
+// x.img with snapshot on): every path inside an option list is doubled ",,".
+TEST(QemuArgv, CommasInPathsAreEscapedInEveryOptionList) {
+  auto spec = base_spec();
+  spec.serial_log = "/s,x=y/serial.log";
+  spec.qmp_socket = "/s,x=y/qmp.sock";
+  spec.vhost_user_vsock_socket = "/s,x=y/vhost.sock";
+  spec.disks = {{"/d/x.img,snapshot=on", "raw", false}};
+  spec.nic = QemuNic{};
+  spec.nic->kind = "passt";
+  spec.nic->passt_socket = "/s,x=y/passt.sock";
+  const auto argv = build_qemu_argv(spec);
+  EXPECT_EQ(values_of(argv, "-drive").at(0), "id=disk0,file=/d/x.img,,snapshot=on,format=raw,if=none");
+  EXPECT_EQ(values_of(argv, "-qmp").at(0), "unix:/s,,x=y/qmp.sock,server=on,wait=off");
+  EXPECT_EQ(values_of(argv, "-netdev").at(0), "stream,id=net0,server=off,addr.type=unix,addr.path=/s,,x=y/passt.sock");
+  const auto chardevs = values_of(argv, "-chardev");
+  EXPECT_EQ(chardevs.at(0), "file,id=serial0,path=/s,,x=y/serial.log,append=on");
+  EXPECT_EQ(chardevs.at(1), "socket,id=vsock0,path=/s,,x=y/vhost.sock");
+}
+
 }  // namespace
 }  // namespace microagent::linux_kvm

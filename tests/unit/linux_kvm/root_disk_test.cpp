@@ -32,7 +32,7 @@ class RootDiskTest : public ::testing::Test {
   static void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
   ManifestInputs inputs() const {
     return ManifestInputs{dir_ / "hash-cache", protocol::ImageRef{"tiny:1", "sha256:" + std::string(64, 'a')},
-                          dir_ / "vmlinux", dir_ / "initrd", base_, dir_ / "ws" / "rootfs.qcow2", {}};
+                          dir_ / "vmlinux", dir_ / "initrd", base_, dir_ / "ws" / "rootfs.qcow2", {}, {}};
   }
   fs::path dir_, base_;
 };

@@ -108,8 +108,50 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"mediation_required_string", [](json& r) { r["config"]["mediation"]["required"] = "yes"; }, ErrorCode::invalid_request},
         BadRequest{"result_port_zero", [](json& r) { r["config"]["result"]["port"] = 0; }, ErrorCode::invalid_request},
         BadRequest{"negative_timeout", [](json& r) { r["config"]["timeoutSeconds"] = -1; }, ErrorCode::invalid_request},
-        BadRequest{"negative_output_limit", [](json& r) { r["config"]["outputLimit"] = -1; }, ErrorCode::invalid_request}),
+        BadRequest{"negative_output_limit", [](json& r) { r["config"]["outputLimit"] = -1; }, ErrorCode::invalid_request},
+        BadRequest{"huge_output_limit", [](json& r) { r["config"]["outputLimit"] = 1ULL << 40; }, ErrorCode::invalid_request},
+        BadRequest{"huge_timeout", [](json& r) { r["config"]["timeoutSeconds"] = 1LL << 60; }, ErrorCode::invalid_request},
+        BadRequest{"too_many_disks", [](json& r) { for (int i = 0; i < 17; ++i) r["config"]["disks"].push_back(r["config"]["disks"][0]); }, ErrorCode::invalid_request},
+        BadRequest{"publish_any_address", [](json& r) { r["config"]["network"]["portForwards"][0]["host"] = "0.0.0.0"; }, ErrorCode::invalid_request},
+        BadRequest{"publish_lan_address", [](json& r) { r["config"]["network"]["portForwards"][0]["host"] = "192.168.1.5"; }, ErrorCode::invalid_request},
+        BadRequest{"publish_host_name", [](json& r) { r["config"]["network"]["portForwards"][0]["host"] = "example.com"; }, ErrorCode::invalid_request},
+        BadRequest{"publish_host_option", [](json& r) { r["config"]["network"]["portForwards"][0]["host"] = "127.0.0.1,x=y"; }, ErrorCode::invalid_request},
+        BadRequest{"publish_exposed_string", [](json& r) { r["config"]["network"]["portForwards"][0]["exposed"] = "yes"; }, ErrorCode::invalid_request}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ParseRequest, PublishingBeyondLoopbackNeedsExposed) {
+  json request = valid_run_request();
+  request["config"]["network"]["portForwards"][0]["host"] = "0.0.0.0";
+  request["config"]["network"]["portForwards"][0]["exposed"] = true;
+  auto parsed = parse_request(request.dump());
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->config->network.port_forwards[0].exposed);
+  EXPECT_EQ(to_json(*parsed->config)["network"]["portForwards"][0]["exposed"], true);
+  request["config"]["network"]["portForwards"][0]["host"] = "127.0.0.2";
+  request["config"]["network"]["portForwards"][0]["exposed"] = false;
+  EXPECT_TRUE(parse_request(request.dump()));
+}
+
+// Bounds checked before the parser runs: nlohmann recurses per level and holds
+// the whole document (a 100,000-deep request crashed the supervisor).
+TEST(ParseRequest, DepthAndSizeAreBoundedBeforeParsing) {
+  for (const std::string& deep : {std::string(100000, '['), std::string(65, '[') + std::string(65, ']'),
+                                  "{\"command\":\"host\",\"x\":" + std::string(70, '[') + std::string(70, ']') + "}"}) {
+    auto parsed = parse_request(deep);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::invalid_request);
+    EXPECT_NE(parsed.error().message.find("deeper"), std::string::npos) << parsed.error().message;
+  }
+  // Brackets inside strings are data, not nesting.
+  json request = valid_run_request();
+  request["config"]["env"]["X"] = std::string(1000, '[');
+  EXPECT_TRUE(parse_request(request.dump()));
+  request["config"]["env"]["X"] = std::string(2 * 1024 * 1024, 'a');
+  auto big = parse_request(request.dump());
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::invalid_request);
+  EXPECT_NE(big.error().message.find("larger"), std::string::npos);
+}
 
 TEST(ParseRequest, MalformedJsonIsInvalidRequest) {
   for (const char* text : {"", "{", "not json", "[]", "42", "{\"command\":\"run\""}) {
