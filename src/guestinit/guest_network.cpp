@@ -16,6 +16,7 @@
 #include "common/fd_io.hpp"
 #include "common/unique_fd.hpp"
 #include "guestinit/console_log.hpp"
+#include "guestinit/rst_ack_fixup.hpp"
 
 namespace microagent::guestinit {
 namespace {
@@ -122,9 +123,24 @@ std::string resolv_conf_text(const std::vector<std::string>& dns) {
   return text;
 }
 
+std::string hosts_file_text(const std::string& hostname) {
+  std::string text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  if (!hostname.empty() && hostname != "localhost") text += "127.0.1.1\t" + hostname + "\n";
+  return text;
+}
+
 std::vector<std::string> configure_guest_network(const GuestNetwork& network) {
   std::vector<std::string> failures;
   if (auto error = set_link_up("lo"); !error.empty()) failures.push_back(error);
+  // The embedded image has no /etc/hosts: without one "localhost" went to DNS
+  // (passt's forwarder) and failed after its timeout. An image's own file wins.
+  if (struct stat st{}; ::lstat("/etc/hosts", &st) != 0 && errno == ENOENT) {
+    char hostname[256] = {};
+    ::gethostname(hostname, sizeof hostname - 1);
+    ::mkdir("/etc", 0755);
+    UniqueFd fd(::open("/etc/hosts", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd || !write_fully(fd.get(), hosts_file_text(hostname))) failures.push_back(errno_text("write /etc/hosts"));
+  }
   if (network.interface.empty()) return failures;
   const unsigned index = wait_for_interface(network.interface);
   if (index == 0) {
@@ -132,6 +148,10 @@ std::vector<std::string> configure_guest_network(const GuestNetwork& network) {
     return failures;
   }
   if (auto error = set_link_up(network.interface); !error.empty()) failures.push_back(error);
+  // passt answers a SYN to a closed port with a RST the guest must ignore (see rst_ack_fixup.hpp).
+  if (network.mode == "user") {
+    if (auto error = attach_rst_ack_fixup(index); !error.empty()) failures.push_back(error);
+  }
   if (network.address.empty()) return failures;
   in_addr address{}, gateway{};
   if (::inet_pton(AF_INET, network.address.c_str(), &address) != 1) {
