@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <expected>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.hpp"
 #include "common/guest_wire.hpp"
+#include "common/unique_fd.hpp"
 #include "guestinit/config_source.hpp"
 #include "guestinit/console_log.hpp"
 #include "guestinit/guest_clock.hpp"
@@ -78,7 +80,11 @@ std::expected<GuestConfig, GuestResult> boot(std::uint32_t& result_port) {
   return std::move(*config);
 }
 
-void deliver(GuestResult result, std::uint32_t result_port, const std::vector<std::string>& module_failures) {
+// The workload's result on the channel opened before it ran (or the reason
+// that channel could not be opened); `channel` nullopt: open it now, for a
+// result with no workload behind it.
+void deliver(GuestResult result, std::uint32_t result_port, const std::vector<std::string>& module_failures,
+             std::optional<Result<UniqueFd>> channel = std::nullopt) {
   result.kernel_release = kernel_release();
   // A failed module is worth reporting only when something downstream broke.
   if (!result.error.empty() && !module_failures.empty()) {
@@ -88,7 +94,11 @@ void deliver(GuestResult result, std::uint32_t result_port, const std::vector<st
   const std::string payload = guest_result_to_json(result);
   debug_line("result: " + payload);
 
-  if (auto sent = send_result(result_port, payload); !sent) {
+  const DeliveryOptions options;
+  Result<void> sent = !channel                ? send_result(result_port, payload, options)
+                      : channel->has_value() ? deliver_over_stream((*channel)->get(), payload, options.io_timeout_ms)
+                                             : Result<void>(std::unexpected(channel->error()));
+  if (!sent) {
     std::string line = "result delivery failed: " + sent.error().message;
     if (!module_failures.empty()) line += " (module failures: " + join(module_failures) + ")";
     log_line(line);
@@ -96,6 +106,9 @@ void deliver(GuestResult result, std::uint32_t result_port, const std::vector<st
     debug_line("result delivered");
   }
 }
+
+// The control channel needs fewer tries than the result: readiness is best effort.
+constexpr DeliveryOptions kControlConnect{.connect_attempts = 10, .retry_delay_ms = 100, .connect_timeout_ms = 500};
 
 // A kept-alive guest after its workload: PID 1 only reaps orphans; the service
 // process powers the guest off when the host asks it to halt.
@@ -138,11 +151,25 @@ void deliver(GuestResult result, std::uint32_t result_port, const std::vector<st
   for (const auto& failure : configure_guest_network(config->network)) log_line(failure);
   if (auto failure = size_tcp_memory_to_guest(); !failure.empty()) log_line(failure);
   start_port_forward_service(config->network);
+  // The host accepts ONE connection per channel per boot (docs/vsock.md):
+  // both are opened here, before any workload process exists, so a workload
+  // that connects to port 1024 or 1026 is refused and cannot forge either.
   // Only started workspaces (keep_alive) talk on the control port, so `run` is unchanged.
-  const pid_t services = config->keep_alive ? start_guest_services(*config, rfc3339_now()) : -1;
+  std::optional<Result<UniqueFd>> result_channel;
+  if (!config->argv.empty()) result_channel = connect_host_channel(result_port);
+  UniqueFd control;
+  if (config->keep_alive) {
+    auto connected = connect_host_channel(kControlPort, kControlConnect);
+    if (connected) control = std::move(*connected);
+    else debug_line("control channel: " + connected.error().message);
+  }
+  const int result_fd = result_channel && *result_channel ? (*result_channel)->get() : -1;
+  const pid_t services =
+      config->keep_alive ? start_guest_services(*config, rfc3339_now(), std::move(control), result_fd) : -1;
   if (!config->argv.empty()) {
     debug_line("running workload " + config->argv.front());
-    deliver(run_workload(*config, RunOptions{.reap_orphans = true}), result_port, module_failures);
+    deliver(run_workload(*config, RunOptions{.reap_orphans = true}), result_port, module_failures,
+            std::move(result_channel));
   }
   if (!config->keep_alive) power_off();
   reap_until_services_end(services);

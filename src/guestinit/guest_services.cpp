@@ -33,10 +33,8 @@
 namespace microagent::guestinit {
 namespace {
 
-// Readiness is best effort: a host that is not listening (a plain `run`, or a
-// shim that is late) costs at most this many tries, in a throwaway process.
-constexpr int kReadinessAttempts = 10;
-constexpr int kReadinessRetryMs = 200;
+// How long the readiness lines may take to leave: the host reads them as they come.
+constexpr int kReadinessWriteMs = 2000;
 
 UniqueFd listen_vsock(std::uint32_t port) {
   UniqueFd fd(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -55,28 +53,17 @@ UniqueFd listen_vsock(std::uint32_t port) {
   return fd;
 }
 
-// In a child of the service process: tells the host, then exits.
-void send_readiness(const std::string& guest_ready_at, const std::string& shell_ready_at) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return;
+// Writes guestReady and shellReady on guest init's control connection and
+// closes it: the host accepts that one connection per boot, so nothing sent
+// on any later connection (a workload's) counts.
+void send_readiness(UniqueFd control, const std::string& guest_ready_at, const std::string& shell_ready_at) {
+  if (!control) return;
   const std::string lines = readiness_line("guestReady", guest_ready_at) + readiness_line("shellReady", shell_ready_at);
-  int last_error = 0;
-  for (int attempt = 0; attempt < kReadinessAttempts; ++attempt) {
-    if (attempt > 0) ::usleep(kReadinessRetryMs * 1000);
-    auto fd = connect_vsock(kHostCid, kControlPort, 500);
-    if (!fd) {
-      last_error = fd.error();
-      if (last_error == EAFNOSUPPORT || last_error == ENODEV) break;
-      continue;
-    }
-    if (write_fully(fd->get(), lines)) {
-      debug_line("readiness sent");
-      ::_exit(0);
-    }
-    last_error = errno;
+  if (auto sent = write_before(control.get(), lines, monotonic_ms() + kReadinessWriteMs); !sent) {
+    debug_line("readiness not delivered: " + sent.error().message);
+    return;
   }
-  debug_line(std::string("readiness not delivered: ") + std::strerror(last_error));
-  ::_exit(1);
+  debug_line("readiness sent");
 }
 
 // One host command on the control port; the request when it was a valid halt
@@ -145,10 +132,12 @@ void unmount_or_remount(const std::string& target) {
   }
 }
 
-[[noreturn]] void service_loop(const GuestConfig& config, const std::string& guest_ready_at) {
+[[noreturn]] void service_loop(const GuestConfig& config, const std::string& guest_ready_at, UniqueFd control) {
   UniqueFd connect_listener = listen_vsock(kConnectPort);
   UniqueFd control_listener = listen_vsock(kControlPort);
-  if (connect_listener) send_readiness(guest_ready_at, rfc3339_now());
+  // Closed either way before any connect session is forked: no session ever holds it.
+  if (connect_listener) send_readiness(std::move(control), guest_ready_at, rfc3339_now());
+  control.reset();
   // The modules were loaded before this process started, and loading them
   // creates the input device and its node synchronously: one scan is enough.
   PowerButtonWatcher power_button = PowerButtonWatcher::open();
@@ -190,13 +179,17 @@ void unmount_or_remount(const std::string& target) {
 
 }  // namespace
 
-pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at) {
+pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at, UniqueFd control,
+                           int close_in_child) {
   const pid_t pid = ::fork();
   if (pid < 0) {
     log_line(std::string("cannot start the connect and control services: fork: ") + std::strerror(errno));
     return -1;
   }
-  if (pid == 0) service_loop(config, guest_ready_at);
+  if (pid == 0) {
+    if (close_in_child >= 0) ::close(close_in_child);
+    service_loop(config, guest_ready_at, std::move(control));
+  }
   return pid;
 }
 

@@ -12,12 +12,19 @@
 #include <string>
 
 #include "common/guest_wire.hpp"
+#include "common/unique_fd.hpp"
 
 namespace microagent::guestinit {
 
 // Forks the service process. `guest_ready_at` (RFC3339) is when modules and
-// mounts were done. Returns its pid, or -1 (logged) when fork failed.
-pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at);
+// mounts were done. `control` is guest init's one connection to the host's
+// control port (opened before any workload exists, docs/vsock.md), or invalid
+// when the host end was not there: the readiness lines go on it, then it is
+// closed. `close_in_child` is another fd of PID 1's (the result channel) the
+// service process must not hold, or -1. The caller closes its copy of
+// `control`. Returns the pid, or -1 (logged) when fork failed.
+pid_t start_guest_services(const GuestConfig& config, const std::string& guest_ready_at, UniqueFd control,
+                           int close_in_child);
 
 // The clean end of a kept-alive guest: SIGTERM to every process, `grace_ms`
 // for them to exit, SIGKILL, sync, unmount the config's disks (remount

@@ -51,8 +51,7 @@ std::expected<UniqueFd, int> connect_vsock(std::uint32_t cid, std::uint32_t port
 }
 
 
-Result<void> deliver_over_stream(int fd, std::string_view payload, int timeout_ms) {
-  const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(timeout_ms);
+Result<void> write_before(int fd, std::string_view payload, std::uint64_t deadline_ms) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   while (!payload.empty()) {
     const ssize_t n = ::send(fd, payload.data(), payload.size(), MSG_NOSIGNAL);
@@ -61,11 +60,17 @@ Result<void> deliver_over_stream(int fd, std::string_view payload, int timeout_m
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) return fail_errno("write result", errno);
-    if (!wait_for(fd, POLLOUT, deadline)) {
-      return fail(ErrorCode::host_unavailable, "write result: host did not read it in time");
+    if (n < 0 && errno != EAGAIN) return fail_errno("write to the host", errno);
+    if (!wait_for(fd, POLLOUT, deadline_ms)) {
+      return fail(ErrorCode::host_unavailable, "write to the host: host did not read it in time");
     }
   }
+  return {};
+}
+
+Result<void> deliver_over_stream(int fd, std::string_view payload, int timeout_ms) {
+  const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(timeout_ms);
+  if (auto written = write_before(fd, payload, deadline); !written) return written;
   if (::shutdown(fd, SHUT_WR) != 0) return fail_errno("shutdown(SHUT_WR)", errno);
   // The host closes its end once it holds the whole result: that EOF is the ack.
   char sink[256];
@@ -81,12 +86,12 @@ Result<void> deliver_over_stream(int fd, std::string_view payload, int timeout_m
   }
 }
 
-Result<void> send_result(std::uint32_t port, std::string_view payload, const DeliveryOptions& options) {
+Result<UniqueFd> connect_host_channel(std::uint32_t port, const DeliveryOptions& options) {
   int last_error = 0;
   for (int attempt = 0; attempt < options.connect_attempts; ++attempt) {
     if (attempt > 0) ::usleep(static_cast<useconds_t>(options.retry_delay_ms) * 1000);
     auto fd = connect_vsock(options.cid, port, options.connect_timeout_ms);
-    if (fd) return deliver_over_stream(fd->get(), payload, options.io_timeout_ms);
+    if (fd) return std::move(*fd);
     last_error = fd.error();
     // No AF_VSOCK at all (module missing) or no vsock device behind it: these
     // never heal during a boot, so retrying would only delay power-off. A host
@@ -95,6 +100,12 @@ Result<void> send_result(std::uint32_t port, std::string_view payload, const Del
   }
   return fail(ErrorCode::host_unavailable, "vsock connect to CID " + std::to_string(options.cid) + " port " +
                                                std::to_string(port) + ": " + std::strerror(last_error));
+}
+
+Result<void> send_result(std::uint32_t port, std::string_view payload, const DeliveryOptions& options) {
+  auto fd = connect_host_channel(port, options);
+  if (!fd) return std::unexpected(fd.error());
+  return deliver_over_stream(fd->get(), payload, options.io_timeout_ms);
 }
 
 }  // namespace microagent::guestinit

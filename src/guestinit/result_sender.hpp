@@ -26,9 +26,18 @@ struct DeliveryOptions {
 // (ETIMEDOUT past timeout_ms).
 std::expected<UniqueFd, int> connect_vsock(std::uint32_t cid, std::uint32_t port, int timeout_ms);
 
-// Connects, writes, half-closes, and waits for the host's EOF (its
-// acknowledgement that it has the whole result) so power-off cannot cut it short.
+// A connected stream to the host's `port`, retried while the host end is late.
+// Guest init opens the result and control channels this way BEFORE it forks
+// the workload: the host accepts one connection per channel per boot
+// (docs/vsock.md), so the workload finds them refused. The fd is CLOEXEC.
+Result<UniqueFd> connect_host_channel(std::uint32_t port, const DeliveryOptions& options = {});
+
+// connect_host_channel + deliver_over_stream: for a result with no workload
+// behind it (the guest could not even load its config).
 Result<void> send_result(std::uint32_t port, std::string_view payload, const DeliveryOptions& options = {});
+
+// Writes all of payload to a (non-blocking) stream by the monotonic deadline_ms.
+Result<void> write_before(int fd, std::string_view payload, std::uint64_t deadline_ms);
 
 // The part after connect, on any connected stream socket: write all of payload,
 // shutdown(SHUT_WR), read until EOF. Fails with host_unavailable past timeout_ms.

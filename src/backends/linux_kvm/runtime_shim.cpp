@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,11 +83,11 @@ UniqueFd shim_signals() {
   return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
-// One guest connection on the control port: readiness lines, any number.
-struct ControlStream {
-  UniqueFd fd;
-  std::string pending;
-};
+// What the shim records when passt (user networking) exits under a running VM.
+std::string passt_degraded_detail(pid_t qemu_pid) {
+  return fmt::format("degraded: passt (user networking) exited; VM {} keeps running without a network "
+                     "until the workspace is halted and started again", qemu_pid);
+}
 
 class Shim {
  public:
@@ -112,6 +113,7 @@ class Shim {
                 {"network", session_->network_json()},
                 {"startedAt", rfc3339_now()}};
     store_.write_runtime(runtime_);
+    watch_passt(runtime_["network"]);
     if (auto running = session_->wait_until_running(10s); !running) {
       session_->terminate(2s);
       return fail_start(running.error().message);
@@ -136,26 +138,27 @@ class Shim {
     return 1;
   }
 
+  // Nothing here waits on the guest: the result and control channels are
+  // read as bytes arrive, and each accepts one connection per boot (shim/guest_channel.hpp).
   void loop() {
+    enum Slot { kQemu, kSignals, kResult, kControl, kPasst, kSlots };
     while (!qemu_exit_) {
-      std::vector<pollfd> fds;
-      fds.push_back({session_->qemu().pidfd(), POLLIN, 0});
-      fds.push_back({signals_.get(), POLLIN, 0});
-      fds.push_back({session_->result_listener(), POLLIN, 0});
-      fds.push_back({session_->control_listener(), POLLIN, 0});
-      for (auto& c : control_) fds.push_back({c.fd.get(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
+      pollfd fds[kSlots] = {};
+      fds[kQemu] = {session_->qemu().pidfd(), POLLIN, 0};
+      fds[kSignals] = {signals_.get(), POLLIN, 0};
+      // poll ignores the -1 of a channel whose one connection has ended.
+      fds[kResult] = {session_->result_channel().poll_fd(), POLLIN, 0};
+      fds[kControl] = {session_->control_channel().poll_fd(), POLLIN, 0};
+      fds[kPasst] = {passt_.get(), POLLIN, 0};
+      if (::poll(fds, kSlots, -1) < 0) {
         if (errno == EINTR) continue;
         break;
       }
-      if (fds[1].revents) on_signal();
-      if (fds[2].revents) on_result();
-      if (fds[3].revents) on_control_connection();
-      for (std::size_t i = 4; i < fds.size(); ++i) {
-        if (fds[i].revents) on_control_data(i - 4);
-      }
-      std::erase_if(control_, [](const ControlStream& c) { return !c.fd; });
-      if (fds[0].revents) qemu_exit_ = session_->qemu().wait();
+      if (fds[kSignals].revents) on_signal();
+      if (fds[kResult].revents) on_result();
+      if (fds[kControl].revents) on_control();
+      if (fds[kPasst].revents) on_passt_exit();
+      if (fds[kQemu].revents) qemu_exit_ = session_->qemu().wait();
     }
   }
 
@@ -164,7 +167,7 @@ class Shim {
     while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
       if (info.ssi_signo == SIGUSR1) {
         // Quarantine: sever every host-side endpoint now; the VM is stopped next.
-        control_.clear();
+        passt_.reset();  // sever stops passt itself: that is not a degradation
         session_->sever();
         readiness_.mediation_ready.ready = false;
         store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
@@ -177,38 +180,58 @@ class Shim {
   }
 
   void on_result() {
-    auto data = session_->receive_result();
-    if (!data) return;
-    auto parsed = guest_result_from_json(*data);
-    if (!parsed) return;
+    auto& channel = session_->result_channel();
+    channel.on_readable();
+    if (channel.phase() == shim::GuestChannel::Phase::failed) {
+      fmt::print(stderr, "result delivery failed: {}\n", channel.error());
+      return;
+    }
+    if (channel.phase() != shim::GuestChannel::Phase::complete) return;
+    auto parsed = guest_result_from_json(channel.received());
+    if (!parsed) {
+      fmt::print(stderr, "guest sent a malformed result: {}\n", parsed.error().message);
+      return;
+    }
     result_ = json::parse(guest_result_to_json(*parsed));
     store_.write_result(*result_);
     readiness_.result_ready = {true, rfc3339_now(), "result.json written", ""};
     store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
   }
 
-  void on_control_connection() {
-    UniqueFd fd(::accept4(session_->control_listener(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (fd && control_.size() < 16) control_.push_back({std::move(fd), {}});
-  }
-
-  void on_control_data(std::size_t index) {
-    auto& c = control_[index];
-    char buf[4096];
-    ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-    if (n <= 0) {
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) c.fd.reset();
-      return;
+  // Readiness lines from guest init's one control connection.
+  void on_control() {
+    auto& channel = session_->control_channel();
+    channel.on_readable();
+    if (channel.phase() == shim::GuestChannel::Phase::failed) {
+      fmt::print(stderr, "control channel: {}\n", channel.error());
     }
-    c.pending.append(buf, static_cast<std::size_t>(n));
+    auto& pending = channel.received();
     std::size_t eol;
     bool changed = false;
-    while ((eol = c.pending.find('\n')) != std::string::npos) {
-      if (shim::apply_readiness_line(c.pending.substr(0, eol), readiness_, rfc3339_now())) changed = true;
-      c.pending.erase(0, eol + 1);
+    while ((eol = pending.find('\n')) != std::string::npos) {
+      if (shim::apply_readiness_line(pending.substr(0, eol), readiness_, rfc3339_now())) changed = true;
+      pending.erase(0, eol + 1);
     }
-    if (c.pending.size() > 65536) c.fd.reset();
     if (changed) store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
+  }
+
+  // passt is the session's child (VmNetwork owns and reaps it); a pidfd of our
+  // own only tells us when it is gone.
+  void watch_passt(const json& network) {
+    if (!network.contains("passtPid") || !network["passtPid"].is_number_integer()) return;
+    passt_.reset(static_cast<int>(::syscall(SYS_pidfd_open, network["passtPid"].get<pid_t>(), 0)));
+  }
+
+  // passt died under a running VM: the guest lost its network, nothing else.
+  // Recorded as a running event whose detail starts with "degraded: " and in
+  // runtime.json "degraded" (docs/lifecycle.md), so inspect shows it.
+  void on_passt_exit() {
+    passt_.reset();
+    const std::string detail = passt_degraded_detail(session_->qemu_pid());
+    json entry = {{"component", "passt"}, {"at", rfc3339_now()}, {"detail", detail}};
+    runtime_["degraded"].push_back(std::move(entry));
+    store_.write_runtime(runtime_);
+    store_.record(event_for(launch_, protocol::State::running, detail));
   }
 
   int finish() {
@@ -241,7 +264,7 @@ class Shim {
   supervisor::RuntimeStore store_;
   UniqueFd signals_;
   std::unique_ptr<VmSession> session_;
-  std::vector<ControlStream> control_;
+  UniqueFd passt_;  // pidfd while passt is watched
   protocol::Readiness readiness_;
   std::optional<json> result_;
   std::optional<ExitStatus> qemu_exit_;

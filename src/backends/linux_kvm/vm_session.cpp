@@ -74,13 +74,13 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
   session->spec_ = std::move(spec);
   auto& s = session->spec_;
 
-  auto listener = shim::listen_for_guest_connections(s.sockets.vsock, s.result_port);
-  if (!listener) return std::unexpected(listener.error());
-  session->result_listener_ = std::move(*listener);
+  auto result = shim::GuestChannel::listen(s.sockets.vsock, s.result_port, s.max_result_bytes);
+  if (!result) return std::unexpected(result.error());
+  session->result_channel_ = std::move(*result);
   if (s.listen_control) {
-    auto control = shim::listen_for_guest_connections(s.sockets.vsock, kControlPort);
+    auto control = shim::GuestChannel::listen(s.sockets.vsock, kControlPort, s.max_control_bytes);
     if (!control) return std::unexpected(control.error());
-    session->control_listener_ = std::move(*control);
+    session->control_channel_ = std::move(*control);
   }
 
   auto device = VhostUserVsockDevice::start(VsockDeviceConfig{s.sockets.vhost_user, s.sockets.vsock, 3});
@@ -143,8 +143,8 @@ void VmSession::sever() {
   forwarders_.clear();  // each stops its listener and cuts its connections
   mediation_listening_ = false;
   if (network_) network_->detach();
-  result_listener_.reset();
-  control_listener_.reset();
+  result_channel_.close();
+  control_channel_.close();
   remove_sockets(spec_.sockets);
 }
 
@@ -152,12 +152,6 @@ nlohmann::json VmSession::network_json() const {
   return network_ ? network_->to_json() : net::assignment_to_json(spec_.network);
 }
 
-Result<std::string> VmSession::receive_result() {
-  UniqueFd conn(::accept4(result_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!conn) return fail_errno("accept result connection", errno);
-  // Closing our end afterwards tells guest init the result is in: it may power off now.
-  return shim::read_stream_to_end(conn.get(), spec_.max_result_bytes, 30s);
-}
 
 Result<void> VmSession::wait_until_running(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -177,9 +171,13 @@ VmOutcome VmSession::wait_for_result(std::optional<std::chrono::milliseconds> ti
   if (timeout) deadline = Clock::now() + *timeout;
   UniqueFd signals = termination_signals();
 
+  enum Slot { kQemu, kSignals, kResult, kSlots };
   while (!outcome.result_json && !outcome.qemu_exit) {
-    pollfd fds[3] = {{result_listener_.get(), POLLIN, 0}, {qemu_.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-    int rc = ::poll(fds, signals ? 3 : 2, poll_timeout_ms(deadline));
+    pollfd fds[kSlots] = {};
+    fds[kQemu] = {qemu_.pidfd(), POLLIN, 0};
+    fds[kSignals] = {signals.get(), POLLIN, 0};        // -1 (ignored by poll) without a signalfd
+    fds[kResult] = {result_channel_.poll_fd(), POLLIN, 0};  // -1 once the one connection ended
+    int rc = ::poll(fds, kSlots, poll_timeout_ms(deadline));
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) {
       outcome.timed_out = true;
@@ -187,22 +185,22 @@ VmOutcome VmSession::wait_for_result(std::optional<std::chrono::milliseconds> ti
       outcome.detail = fmt::format("timed out after {} s; VM terminated", timeout->count() / 1000);
       return outcome;
     }
-    if (fds[2].revents) {
+    if (fds[kSignals].revents) {
       outcome.interrupted = true;
       outcome.qemu_exit = terminate(2s);
       outcome.detail = "interrupted by a signal to the supervisor; VM terminated";
       return outcome;
     }
-    if (fds[0].revents) {
-      auto data = receive_result();
-      if (data) {
-        outcome.result_json = std::move(*data);
-      } else {
-        outcome.detail = "result delivery failed: " + data.error().message;
+    if (fds[kResult].revents) {
+      result_channel_.on_readable();
+      if (result_channel_.phase() == shim::GuestChannel::Phase::complete) {
+        outcome.result_json = std::move(result_channel_.received());
+      } else if (result_channel_.phase() == shim::GuestChannel::Phase::failed) {
+        outcome.detail = "result delivery failed: " + result_channel_.error();
       }
       continue;
     }
-    if (fds[1].revents) outcome.qemu_exit = qemu_.wait();
+    if (fds[kQemu].revents) outcome.qemu_exit = qemu_.wait();
   }
 
   if (outcome.result_json && !outcome.qemu_exit) {

@@ -15,6 +15,7 @@
 #include "common/process.hpp"
 #include "common/unique_fd.hpp"
 #include "shim/forwarding_listener.hpp"
+#include "shim/guest_channel.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -38,6 +39,7 @@ struct VmLaunchSpec {
   std::uint32_t result_port = 1024;
   std::size_t max_result_bytes = 8 << 20;
   bool listen_control = false;  // guest -> host readiness on the control port
+  std::size_t max_control_bytes = 64 << 10;  // readiness lines are a few hundred bytes
   bool console_input = false;   // serial console on sockets.serial_in
   // Networking (docs/networking.md): the host side is set up before QEMU starts.
   net::NetworkAssignment network;  // mode isolated by default; forwards: --publish listeners
@@ -62,14 +64,18 @@ class VmSession {
   ChildProcess& qemu() { return qemu_; }
   const std::vector<std::string>& qemu_argv() const { return argv_; }
   const VmLaunchSpec& spec() const { return spec_; }
-  int result_listener() const { return result_listener_.get(); }
-  int control_listener() const { return control_listener_.get(); }
+  // One connection per channel per boot (shim/guest_channel.hpp), opened by
+  // guest init before its workload; the owner's poll loop drives them.
+  shim::GuestChannel& result_channel() { return result_channel_; }
+  shim::GuestChannel& control_channel() { return control_channel_; }
+  // The control listener while nobody has connected (tests that read readiness by hand).
+  int control_listener() const { return control_channel_.listener_fd(); }
 
   // Waits for the QEMU front end to connect to the vsock device (it does so at start-up).
   Result<void> wait_until_running(std::chrono::milliseconds timeout);
-  // Accepts one connection on the result listener and reads it to the end.
-  Result<std::string> receive_result();
   // Waits for the guest's result, then for QEMU to exit (the guest powers off).
+  // Never blocks on the guest: the result stream is read as it comes, and
+  // `timeout` is the run's single deadline whatever the guest does.
   VmOutcome wait_for_result(std::optional<std::chrono::milliseconds> timeout);
   // Terminates QEMU: SIGTERM, then SIGKILL after `grace`.
   std::optional<ExitStatus> terminate(std::chrono::milliseconds grace);
@@ -85,8 +91,8 @@ class VmSession {
   VmLaunchSpec spec_;
   std::vector<std::string> argv_;
   std::unique_ptr<VhostUserVsockDevice> device_;
-  UniqueFd result_listener_;
-  UniqueFd control_listener_;
+  shim::GuestChannel result_channel_;
+  shim::GuestChannel control_channel_;
   std::unique_ptr<VmNetwork> network_;
   std::vector<std::unique_ptr<shim::ForwardingListener>> forwarders_;
   bool mediation_listening_ = false;
