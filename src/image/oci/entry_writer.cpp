@@ -2,13 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
+
+#include "image/debugfs_script.hpp"
 
 namespace microagent::image {
 namespace {
@@ -57,13 +59,41 @@ timespec entry_mtime(archive_entry* entry) {
 }
 
 // Ownership first: chown clears setuid/setgid, so the mode comes after it.
-Result<void> finish_fd(int fd, const ParentDir& parent, archive_entry* entry, const std::string& path) {
+Result<void> finish_fd(int fd, const ParentDir& parent, archive_entry* entry, const std::string& path, mode_t mode) {
   if (auto owned = set_owner(parent.dir.get(), parent.leaf, entry, path); !owned) return owned;
-  if (::fchmod(fd, archive_entry_perm(entry) & 07777) != 0) return entry_errno(path, "chmod", errno);
+  if (::fchmod(fd, mode) != 0) return entry_errno(path, "chmod", errno);
   return set_xattrs(fd, entry, path);
 }
 
-Result<void> write_regular(archive* reader, archive_entry* entry, const ParentDir& parent, const std::string& path) {
+// What the image says about a path, before the host's stand-in replaces it.
+SpecialFile special_record(archive_entry* entry, const std::string& where, SpecialKind kind) {
+  SpecialFile f;
+  f.path = where;
+  f.kind = kind;
+  f.mode = archive_entry_perm(entry) & 07777;
+  f.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
+  f.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
+  f.mtime = archive_entry_mtime(entry);
+  if (kind == SpecialKind::char_device || kind == SpecialKind::block_device) {
+    f.major = static_cast<std::uint32_t>(archive_entry_rdevmajor(entry));
+    f.minor = static_cast<std::uint32_t>(archive_entry_rdevminor(entry));
+  }
+  return f;
+}
+
+Result<void> record_stand_in(int fd, SpecialFile file, SpecialFiles& specials, const std::string& path) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return entry_errno(path, "stat", errno);
+  file.host_dev = st.st_dev;
+  file.host_ino = st.st_ino;
+  specials.record(std::move(file));
+  return {};
+}
+
+// A setuid/setgid executable on the host is a way up for whoever can reach
+// it: the host copy never has those bits, the record puts them in the image.
+Result<void> write_regular(archive* reader, archive_entry* entry, const ParentDir& parent, const std::string& path,
+                           const std::string& where, SpecialFiles& specials) {
   UniqueFd fd(::openat(parent.dir.get(), parent.leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) return entry_errno(path, "create", errno);
   const la_int64_t size = archive_entry_size(entry);
@@ -93,10 +123,16 @@ Result<void> write_regular(archive* reader, archive_entry* entry, const ParentDi
     return entry_error(path, fmt::format("cannot read its data: {}", why ? why : "truncated archive"));
   }
   if (::ftruncate(fd.get(), size) != 0) return entry_errno(path, "set size", errno);
-  if (auto done = finish_fd(fd.get(), parent, entry, path); !done) return done;
+  const mode_t setid = archive_entry_perm(entry) & (S_ISUID | S_ISGID);
+  if (auto done = finish_fd(fd.get(), parent, entry, path, archive_entry_perm(entry) & 07777 & ~setid); !done) return done;
   timespec times[2] = {entry_mtime(entry), entry_mtime(entry)};
   if (::futimens(fd.get(), times) != 0) return entry_errno(path, "set mtime", errno);
-  return {};
+  if (!setid) return {};
+  if (std::string problem = debugfs_path_problem(where); !problem.empty()) {
+    specials.warn(fmt::format("image entry '{}': its setuid/setgid bits were dropped: {}", printable_path(path), problem));
+    return {};
+  }
+  return record_stand_in(fd.get(), special_record(entry, where, SpecialKind::setid_file), specials, path);
 }
 
 Result<void> write_directory(archive_entry* entry, const ParentDir& parent, const std::string& path) {
@@ -109,7 +145,7 @@ Result<void> write_directory(archive_entry* entry, const ParentDir& parent, cons
   if (!exists && ::mkdirat(parent.dir.get(), parent.leaf.c_str(), 0700) != 0) return entry_errno(path, "mkdir", errno);
   UniqueFd fd(::openat(parent.dir.get(), parent.leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return entry_errno(path, "open directory", errno);
-  return finish_fd(fd.get(), parent, entry, path);
+  return finish_fd(fd.get(), parent, entry, path, archive_entry_perm(entry) & 07777);
 }
 
 Result<void> write_symlink(archive_entry* entry, const ParentDir& parent, const std::string& path) {
@@ -126,7 +162,7 @@ Result<void> write_symlink(archive_entry* entry, const ParentDir& parent, const 
 }
 
 Result<void> write_hardlink(const char* raw_target, const RootfsDir& root, const ParentDir& parent,
-                            const std::string& path) {
+                            const std::string& path, const std::string& where, SpecialFiles& specials) {
   auto target = normalize_entry_path(raw_target);
   if (!target || target->empty()) return entry_error(path, fmt::format("hard link target '{}' is outside the rootfs", raw_target));
   auto source = root.parent_of(*target, false);
@@ -136,27 +172,55 @@ Result<void> write_hardlink(const char* raw_target, const RootfsDir& root, const
     return entry_error(path, fmt::format("hard link target '{}' does not exist in the rootfs", raw_target));
   }
   if (S_ISDIR(st.st_mode)) return entry_error(path, fmt::format("hard link target '{}' is a directory", raw_target));
+  auto source_dir = root_relative_dir(root, source->dir.get());
+  if (!source_dir) return std::unexpected(source_dir.error());
+  const SpecialFile* special = specials.find(source_dir->empty() ? source->leaf : *source_dir + "/" + source->leaf);
+  std::optional<SpecialFile> copy;
+  if (special && special->host_dev == st.st_dev && special->host_ino == st.st_ino) copy = *special;
+  const std::string problem = debugfs_path_problem(where);
+  if (copy && copy->kind != SpecialKind::setid_file && !problem.empty()) {
+    specials.warn(fmt::format("image entry '{}': a {} left out of the image: {}", printable_path(path),
+                              to_string(copy->kind), problem));
+    return {};
+  }
   // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
   if (::linkat(source->dir.get(), source->leaf.c_str(), parent.dir.get(), parent.leaf.c_str(), 0) != 0) {
     return entry_errno(path, "hard link", errno);
   }
+  // A setuid file's other names share its inode, whose mode the record of any
+  // one name sets; a device's names each become a node of their own.
+  if (copy && problem.empty()) {
+    copy->path = where;
+    specials.record(std::move(*copy));
+  }
   return {};
 }
 
-Result<void> write_node(archive_entry* entry, const ParentDir& parent, const std::string& path) {
+// A device node or FIFO in the host tree would be a door into the host's
+// devices (or a trap for whatever walks the tree): the host gets an empty
+// 0600 root-owned file, the record the node the image declares.
+Result<void> write_node(archive_entry* entry, const ParentDir& parent, const std::string& path, const std::string& where,
+                        SpecialFiles& specials) {
   const mode_t type = archive_entry_filetype(entry);
-  const dev_t dev = type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
-  if (::mknodat(parent.dir.get(), parent.leaf.c_str(), type | 0600, dev) != 0) return entry_errno(path, "mknod", errno);
-  if (auto owned = set_owner(parent.dir.get(), parent.leaf, entry, path); !owned) return owned;
-  // A node we just made, never a symlink: plain fchmodat is safe here.
-  if (::fchmodat(parent.dir.get(), parent.leaf.c_str(), archive_entry_perm(entry) & 07777, 0) != 0) {
-    return entry_errno(path, "chmod", errno);
+  const SpecialKind kind = type == AE_IFCHR   ? SpecialKind::char_device
+                           : type == AE_IFBLK ? SpecialKind::block_device
+                                              : SpecialKind::fifo;
+  SpecialFile file = special_record(entry, where, kind);
+  std::string problem = debugfs_path_problem(where);
+  // debugfs's mknod takes 16-bit numbers (Linux majors stop at 4095 anyway).
+  if (problem.empty() && (file.major > 0xffff || file.minor > 0xffff)) {
+    problem = fmt::format("device number {}:{} is beyond what the ext4 builder can write", file.major, file.minor);
   }
+  if (!problem.empty()) {
+    specials.warn(fmt::format("image entry '{}': a {} left out of the image: {}", printable_path(path), to_string(kind),
+                              problem));
+    return {};
+  }
+  UniqueFd fd(::openat(parent.dir.get(), parent.leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return entry_errno(path, "create", errno);
   timespec times[2] = {entry_mtime(entry), entry_mtime(entry)};
-  if (::utimensat(parent.dir.get(), parent.leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-    return entry_errno(path, "set mtime", errno);
-  }
-  return {};
+  if (::futimens(fd.get(), times) != 0) return entry_errno(path, "set mtime", errno);
+  return record_stand_in(fd.get(), std::move(file), specials, path);
 }
 
 Result<void> apply_root_metadata(archive_entry* entry, const RootfsDir& root) {
@@ -173,7 +237,7 @@ Result<void> apply_root_metadata(archive_entry* entry, const RootfsDir& root) {
 }  // namespace
 
 Result<void> write_archive_entry(archive* reader, archive_entry* entry, const RootfsDir& root, const std::string& path,
-                                 ExtractBudget& budget) {
+                                 ExtractBudget& budget, SpecialFiles& specials) {
   if (++budget.entries > budget.limits.max_entries) {
     return entry_error(path, fmt::format("the image has more than {} entries", budget.limits.max_entries));
   }
@@ -201,17 +265,23 @@ Result<void> write_archive_entry(archive* reader, archive_entry* entry, const Ro
     }
     return std::unexpected(parent.error());
   }
+  auto dir = root_relative_dir(root, parent->dir.get());
+  if (!dir) return std::unexpected(dir.error());
+  const std::string where = dir->empty() ? parent->leaf : *dir + "/" + parent->leaf;
   if (type != AE_IFDIR) {
     if (auto removed = remove_entry_at(parent->dir.get(), parent->leaf); !removed) return removed;
+    specials.forget(where);
+  } else {
+    specials.forget_exact(where);  // a directory over a directory keeps what is below it
   }
-  if (hardlink) return write_hardlink(hardlink, root, *parent, path);
+  if (hardlink) return write_hardlink(hardlink, root, *parent, path, where, specials);
   switch (type) {
-    case AE_IFREG: return write_regular(reader, entry, *parent, path);
+    case AE_IFREG: return write_regular(reader, entry, *parent, path, where, specials);
     case AE_IFDIR: return write_directory(entry, *parent, path);
     case AE_IFLNK: return write_symlink(entry, *parent, path);
     case AE_IFCHR:
     case AE_IFBLK:
-    case AE_IFIFO: return write_node(entry, *parent, path);
+    case AE_IFIFO: return write_node(entry, *parent, path, where, specials);
     default: return {};  // sockets and unknown types carry nothing an image needs
   }
 }

@@ -1,8 +1,10 @@
 #pragma once
 // Writes one archive entry (file, directory, symlink, hard link, device, fifo)
-// into a rootfs, with numeric ownership, mode (setuid included), xattrs and
-// mtime. Whatever was at the path before is replaced, except that a directory
-// over a directory keeps its contents (layers merge).
+// into a rootfs, with numeric ownership, mode, xattrs and mtime. Whatever was
+// at the path before is replaced, except that a directory over a directory
+// keeps its contents (layers merge). Devices, FIFOs and setuid/setgid bits
+// never reach the host: they go to the SpecialFiles records instead
+// (oci/special_files.hpp), which follow every replacement.
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -11,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "image/oci/rootfs_dir.hpp"
+#include "image/oci/special_files.hpp"
 
 namespace microagent::image {
 
@@ -32,6 +35,6 @@ struct ExtractBudget {
 // Refuses (invalid_request, naming the entry) sizes over the budget and hard
 // links whose target is missing, a directory, or outside the rootfs.
 Result<void> write_archive_entry(archive* reader, archive_entry* entry, const RootfsDir& root,
-                                 const std::string& path, ExtractBudget& budget);
+                                 const std::string& path, ExtractBudget& budget, SpecialFiles& specials);
 
 }  // namespace microagent::image

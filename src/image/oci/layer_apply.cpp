@@ -51,7 +51,8 @@ class LayerPaths {
 };
 
 // Removes everything under `dir` that the current layer did not write.
-Result<void> clear_lower_content(int dir_fd, const std::string& dir, const LayerPaths& mine) {
+Result<void> clear_lower_content(const RootfsDir& root, int dir_fd, const std::string& dir, const LayerPaths& mine,
+                                 SpecialFiles& specials) {
   DIR* listing = ::fdopendir(::dup(dir_fd));
   if (!listing) return fail_errno("list '" + dir + "'", errno);
   std::vector<std::string> names;
@@ -60,25 +61,28 @@ Result<void> clear_lower_content(int dir_fd, const std::string& dir, const Layer
     if (n != "." && n != "..") names.emplace_back(n);
   }
   ::closedir(listing);
+  auto where = root_relative_dir(root, dir_fd);
+  if (!where) return std::unexpected(where.error());
   for (const std::string& name : names) {
     const std::string path = join(dir, name);
     if (!mine.contains(path)) {
       if (auto removed = remove_entry_at(dir_fd, name); !removed) return removed;
+      specials.forget(join(*where, name));
       continue;
     }
     UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!child) continue;  // a file of this layer
-    if (auto cleared = clear_lower_content(child.get(), path, mine); !cleared) return cleared;
+    if (auto cleared = clear_lower_content(root, child.get(), path, mine, specials); !cleared) return cleared;
   }
   return {};
 }
 
 Result<void> apply_whiteout(const RootfsDir& root, const std::string& dir, const std::string& leaf,
-                            const LayerPaths& mine) {
+                            const LayerPaths& mine, SpecialFiles& specials) {
   if (leaf == kOpaqueMarker) {
     auto fd = root.open_directory(dir);
     if (!fd) return fd.error().code == ErrorCode::not_found ? Result<void>{} : std::unexpected(fd.error());
-    return clear_lower_content(fd->get(), dir, mine);
+    return clear_lower_content(root, fd->get(), dir, mine, specials);
   }
   const std::string hidden = leaf.substr(kWhiteoutPrefix.size());
   if (hidden.empty() || hidden == "." || hidden == ".." || hidden.starts_with(kWhiteoutPrefix)) return {};
@@ -86,7 +90,11 @@ Result<void> apply_whiteout(const RootfsDir& root, const std::string& dir, const
   if (mine.contains(target)) return {};
   auto parent = root.parent_of(target, false);
   if (!parent) return parent.error().code == ErrorCode::not_found ? Result<void>{} : std::unexpected(parent.error());
-  return remove_entry_at(parent->dir.get(), parent->leaf);
+  auto where = root_relative_dir(root, parent->dir.get());
+  if (!where) return std::unexpected(where.error());
+  if (auto removed = remove_entry_at(parent->dir.get(), parent->leaf); !removed) return removed;
+  specials.forget(join(*where, parent->leaf));
+  return {};
 }
 
 // Directory mtimes change whenever something is written inside, so they are set last.
@@ -139,7 +147,8 @@ la_ssize_t read_decompressed(archive*, void* client, const void** out) {
 
 }  // namespace
 
-Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget& budget, const ApplyOptions& options) {
+Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget& budget, SpecialFiles& specials,
+                           const ApplyOptions& options) {
   LayerPaths mine;
   std::vector<std::pair<std::string, timespec>> dir_times;
   archive_entry* entry = nullptr;
@@ -159,11 +168,11 @@ Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget
     const std::string dir = slash == std::string::npos ? std::string() : path->substr(0, slash);
     const std::string leaf = slash == std::string::npos ? *path : path->substr(slash + 1);
     if (options.whiteouts && leaf.starts_with(kWhiteoutPrefix)) {
-      if (auto done = apply_whiteout(root, dir, leaf, mine); !done) return done;
+      if (auto done = apply_whiteout(root, dir, leaf, mine, specials); !done) return done;
       continue;
     }
     if (options.select && !options.select(*path, entry)) continue;
-    if (auto written = write_archive_entry(reader, entry, root, *path, budget); !written) return written;
+    if (auto written = write_archive_entry(reader, entry, root, *path, budget, specials); !written) return written;
     if (options.descend && archive_entry_filetype(entry) == AE_IFDIR) archive_read_disk_descend(reader);
     mine.add(*path);
     if (archive_entry_filetype(entry) == AE_IFDIR && !archive_entry_hardlink(entry)) {
@@ -172,11 +181,13 @@ Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget
   }
   if (rc != ARCHIVE_EOF) return fail(ErrorCode::invalid_request, "cannot read the archive: " + archive_message(reader));
   set_directory_times(root, dir_times);
+  specials.drop_stale(root);
   return {};
 }
 
 Result<LayerDigests> apply_layer_file(int layer_fd, const std::string& layer_name, const RootfsDir& root,
-                                      ExtractBudget& budget, const std::function<void(std::uint64_t)>& progress) {
+                                      ExtractBudget& budget, SpecialFiles& specials,
+                                      const std::function<void(std::uint64_t)>& progress) {
   HashingFile file{layer_fd, {}, 0, progress};
   ArchivePtr decompressed(archive_read_new());
   archive_read_support_filter_all(decompressed.get());
@@ -194,7 +205,7 @@ Result<LayerDigests> apply_layer_file(int layer_fd, const std::string& layer_nam
     return fail(ErrorCode::invalid_request,
                 fmt::format("layer {} is not a tar archive: {}", layer_name, archive_message(tar.get())));
   }
-  if (auto applied = apply_entries(tar.get(), root, budget); !applied) {
+  if (auto applied = apply_entries(tar.get(), root, budget, specials); !applied) {
     Error error = applied.error();
     error.message = fmt::format("layer {}: {}", layer_name, error.message);
     return std::unexpected(error);

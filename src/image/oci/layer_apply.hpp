@@ -3,6 +3,9 @@
 // the OCI whiteout rules: `.wh.NAME` removes NAME of the lower layers, and
 // `.wh..wh..opq` in a directory removes the lower layers' content of that
 // directory but keeps what the same layer adds there, whatever the entry order.
+// Devices, FIFOs and setuid/setgid bits are recorded in `specials`, never
+// written to the host (oci/special_files.hpp); the same records carry over
+// from one layer to the next, so a later whiteout or replacement drops them.
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -27,7 +30,7 @@ struct ApplyOptions {
 
 // Reads entries from `reader` (a tar reader, or an archive_read_disk walk) to
 // its end and writes them under `root`.
-Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget& budget,
+Result<void> apply_entries(archive* reader, const RootfsDir& root, ExtractBudget& budget, SpecialFiles& specials,
                            const ApplyOptions& options = {});
 
 struct LayerDigests {
@@ -41,7 +44,7 @@ struct LayerDigests {
 // pass. The caller compares them with the descriptors and discards the rootfs
 // on a mismatch. `progress` sees the compressed bytes read so far.
 Result<LayerDigests> apply_layer_file(int layer_fd, const std::string& layer_name, const RootfsDir& root,
-                                      ExtractBudget& budget,
+                                      ExtractBudget& budget, SpecialFiles& specials,
                                       const std::function<void(std::uint64_t)>& progress = {});
 
 }  // namespace microagent::image

@@ -39,7 +39,8 @@ bool is_document(const std::string& path, archive_entry* entry) {
          (path.ends_with("/json") && slashes == 1);
 }
 
-Result<void> unpack_tar(const fs::path& tar, const fs::path& target, ExtractBudget& budget, bool documents_only) {
+Result<void> unpack_tar(const fs::path& tar, const fs::path& target, ExtractBudget& budget, bool documents_only,
+                        SpecialFiles& specials) {
   if (::mkdir(target.c_str(), 0755) != 0) return fail_errno("create " + target.string(), errno);
   auto root = RootfsDir::open(target);
   if (!root) return std::unexpected(root.error());
@@ -54,7 +55,7 @@ Result<void> unpack_tar(const fs::path& tar, const fs::path& target, ExtractBudg
   ApplyOptions options;
   options.whiteouts = false;
   if (documents_only) options.select = is_document;
-  if (auto applied = apply_entries(reader.get(), *root, budget, options); !applied) {
+  if (auto applied = apply_entries(reader.get(), *root, budget, specials, options); !applied) {
     return fail(applied.error().code, fmt::format("{}: {}", tar.string(), applied.error().message));
   }
   return {};
@@ -86,20 +87,24 @@ Result<OpenedSource> open_image_source(const fs::path& source, const fs::path& s
     return fail_errno("stat " + source.string(), errno);
   }
   if (S_ISDIR(st.st_mode)) {
-    if (has_file(source, "oci-layout")) return OpenedSource{SourceKind::oci_layout, source};
-    if (has_file(source, "manifest.json")) return OpenedSource{SourceKind::docker_archive, source};
-    return OpenedSource{SourceKind::rootfs_dir, source};
+    if (has_file(source, "oci-layout")) return OpenedSource{SourceKind::oci_layout, source, {}};
+    if (has_file(source, "manifest.json")) return OpenedSource{SourceKind::docker_archive, source, {}};
+    return OpenedSource{SourceKind::rootfs_dir, source, {}};
   }
   if (!S_ISREG(st.st_mode)) {
     return fail(ErrorCode::invalid_request, fmt::format("{} is neither a directory nor a tar archive", source.string()));
   }
-  if (auto unpacked = unpack_tar(source, scratch, budget, documents_only); !unpacked) return std::unexpected(unpacked.error());
-  if (has_file(scratch, "oci-layout")) return OpenedSource{SourceKind::oci_archive, scratch};
-  if (has_file(scratch, "manifest.json")) return OpenedSource{SourceKind::docker_archive, scratch};
-  return OpenedSource{SourceKind::rootfs_tar, scratch};
+  SpecialFiles specials;
+  if (auto unpacked = unpack_tar(source, scratch, budget, documents_only, specials); !unpacked) {
+    return std::unexpected(unpacked.error());
+  }
+  if (has_file(scratch, "oci-layout")) return OpenedSource{SourceKind::oci_archive, scratch, {}};
+  if (has_file(scratch, "manifest.json")) return OpenedSource{SourceKind::docker_archive, scratch, {}};
+  return OpenedSource{SourceKind::rootfs_tar, scratch, std::move(specials)};
 }
 
-Result<void> copy_rootfs_dir(const fs::path& source, const RootfsDir& root, ExtractBudget& budget) {
+Result<void> copy_rootfs_dir(const fs::path& source, const RootfsDir& root, ExtractBudget& budget,
+                             SpecialFiles& specials) {
   std::unique_ptr<archive, ArchiveFree> disk(archive_read_disk_new());
   archive_read_disk_set_symlink_physical(disk.get());
   // A rootfs is one filesystem: never wander into /proc or other mounts below it.
@@ -114,7 +119,7 @@ Result<void> copy_rootfs_dir(const fs::path& source, const RootfsDir& root, Extr
   options.whiteouts = false;
   options.strip_prefix = prefix;
   options.descend = true;
-  return apply_entries(disk.get(), root, budget, options);
+  return apply_entries(disk.get(), root, budget, specials, options);
 }
 
 }  // namespace microagent::image

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "image/oci/entry_writer.hpp"
+#include "image/oci/special_files.hpp"
 
 namespace microagent::image {
 
@@ -17,6 +18,7 @@ std::string_view to_string(SourceKind kind);
 struct OpenedSource {
   SourceKind kind;
   std::filesystem::path dir;  // the layout / archive contents / rootfs to read
+  SpecialFiles specials;      // of an unpacked tar: what a rootfs tarball's `dir` stands in for
 };
 
 // A tar is unpacked into `scratch` (which must not exist yet). With
@@ -26,7 +28,9 @@ Result<OpenedSource> open_image_source(const std::filesystem::path& source, cons
                                        ExtractBudget& budget, bool documents_only = false);
 bool is_archive(const std::filesystem::path& source);
 
-// Copies a plain rootfs directory into `root` (symlinks copied, never followed).
-Result<void> copy_rootfs_dir(const std::filesystem::path& source, const RootfsDir& root, ExtractBudget& budget);
+// Copies a plain rootfs directory into `root` (symlinks copied, never followed;
+// its devices, FIFOs and setuid/setgid bits recorded in `specials`).
+Result<void> copy_rootfs_dir(const std::filesystem::path& source, const RootfsDir& root, ExtractBudget& budget,
+                             SpecialFiles& specials);
 
 }  // namespace microagent::image

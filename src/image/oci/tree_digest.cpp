@@ -64,14 +64,33 @@ std::string xattr_text(int fd, const std::string& full_path) {
   return out;
 }
 
+mode_t special_type(SpecialKind kind) {
+  switch (kind) {
+    case SpecialKind::char_device: return S_IFCHR;
+    case SpecialKind::block_device: return S_IFBLK;
+    case SpecialKind::fifo: return S_IFIFO;
+    case SpecialKind::setid_file: return S_IFREG;
+  }
+  return S_IFREG;
+}
+
 struct Walker {
   std::filesystem::path root;
+  const SpecialFiles& specials;
   StreamingSha256 hash;
   TreeSummary summary;
 
   Result<void> visit(int parent, const std::string& name, const std::string& path) {
     struct stat st{};
     if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("stat " + path, errno);
+    const SpecialFile* special = path.empty() ? nullptr : specials.find(path);
+    if (special && S_ISREG(st.st_mode)) {
+      // The tree as the guest will see it: the record, not its stand-in.
+      st.st_mode = special_type(special->kind) | special->mode;
+      st.st_uid = special->uid;
+      st.st_gid = special->gid;
+      st.st_rdev = makedev(special->major, special->minor);
+    }
     const std::string full = (root / path).string();
     std::string payload;
     UniqueFd fd;
@@ -123,10 +142,10 @@ struct Walker {
 
 }  // namespace
 
-Result<TreeSummary> digest_tree(const std::filesystem::path& tree) {
+Result<TreeSummary> digest_tree(const std::filesystem::path& tree, const SpecialFiles& specials) {
   std::filesystem::path root = tree.lexically_normal();
   if (!root.has_filename()) root = root.parent_path();
-  Walker walker{root, {}, {}};
+  Walker walker{root, specials, {}, {}};
   UniqueFd parent(::open(root.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!parent) return fail_errno("open " + root.parent_path().string(), errno);
   if (auto done = walker.visit(parent.get(), root.filename().string(), ""); !done) return std::unexpected(done.error());

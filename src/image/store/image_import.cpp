@@ -56,7 +56,7 @@ void report(const ImportOptions& options, ImportProgress progress) {
 }
 
 Result<void> apply_layers(const RootfsDir& source, const ImageManifest& manifest, const RootfsDir& rootfs,
-                          ExtractBudget& budget, const ImportOptions& options) {
+                          ExtractBudget& budget, SpecialFiles& specials, const ImportOptions& options) {
   const std::size_t count = manifest.layers.size();
   for (std::size_t i = 0; i < count; ++i) {
     const LayerBlob& layer = manifest.layers[i];
@@ -64,7 +64,7 @@ Result<void> apply_layers(const RootfsDir& source, const ImageManifest& manifest
     report(options, progress);
     auto fd = source.open_regular_file(layer.path);
     if (!fd) return fail(fd.error().code, fmt::format("layer {} ({}): {}", i + 1, layer.path, fd.error().message));
-    auto digests = apply_layer_file(fd->get(), layer.path, rootfs, budget, [&](std::uint64_t bytes) {
+    auto digests = apply_layer_file(fd->get(), layer.path, rootfs, budget, specials, [&](std::uint64_t bytes) {
       progress.bytes = bytes;
       report(options, progress);
     });
@@ -137,6 +137,7 @@ Result<ImportOutcome> import_image(ImageStore& store, const ImportOptions& optio
 
   const fs::path rootfs_path = *staging / "rootfs";
   ImageManifest manifest;
+  SpecialFiles specials;  // devices, FIFOs, setuid/setgid bits: for the root disk, never on the host
   if (layered) {
     auto source = RootfsDir::open(opened->dir);
     if (!source) return std::unexpected(source.error());
@@ -148,22 +149,25 @@ Result<ImportOutcome> import_image(ImageStore& store, const ImportOptions& optio
     if (::mkdir(rootfs_path.c_str(), 0755) != 0) return fail_errno("create " + rootfs_path.string(), errno);
     auto rootfs = RootfsDir::open(rootfs_path);
     if (!rootfs) return std::unexpected(rootfs.error());
-    if (auto applied = apply_layers(*source, manifest, *rootfs, budget, options); !applied) {
+    if (auto applied = apply_layers(*source, manifest, *rootfs, budget, specials, options); !applied) {
       return std::unexpected(applied.error());
     }
   } else if (opened->kind == SourceKind::rootfs_tar) {
     if (::rename(opened->dir.c_str(), rootfs_path.c_str()) != 0) return fail_errno("move the unpacked rootfs", errno);
+    specials = std::move(opened->specials);
   } else {
     if (::mkdir(rootfs_path.c_str(), 0755) != 0) return fail_errno("create " + rootfs_path.string(), errno);
     auto rootfs = RootfsDir::open(rootfs_path);
     if (!rootfs) return std::unexpected(rootfs.error());
-    if (auto copied = copy_rootfs_dir(options.source, *rootfs, budget); !copied) return std::unexpected(copied.error());
+    if (auto copied = copy_rootfs_dir(options.source, *rootfs, budget, specials); !copied) {
+      return std::unexpected(copied.error());
+    }
   }
   std::error_code ec;
   fs::remove_all(*staging / "source", ec);
 
   report(options, {"rootfs", 0, 0, "", 0, false});
-  auto tree = digest_tree(rootfs_path);
+  auto tree = digest_tree(rootfs_path, specials);
   if (!tree) return std::unexpected(tree.error());
   if (!layered) {
     // A plain rootfs has no config: synthesize one so the same tree always
@@ -186,7 +190,11 @@ Result<ImportOutcome> import_image(ImageStore& store, const ImportOptions& optio
   record.source_kind = std::string(to_string(opened->kind));
   record.source = fs::absolute(options.source, ec).string();
   record.imported_at = rfc3339_now();
+  record.warnings = specials.warnings();
   if (auto written = write_file_durable(*staging / "config.json", manifest.config_bytes, 0600); !written) {
+    return std::unexpected(written.error());
+  }
+  if (auto written = write_file_durable(*staging / kSpecialFilesName, to_json(specials).dump(2) + "\n", 0600); !written) {
     return std::unexpected(written.error());
   }
   if (auto written = write_file_durable(*staging / "record.json", to_json(record).dump(2) + "\n", 0600); !written) {

@@ -3,13 +3,15 @@
 namespace microagent::image {
 
 nlohmann::json to_json(const ImageRecord& r) {
-  return {{"digest", r.digest},
-          {"names", r.names},
-          {"config", to_json(r.config)},
-          {"rootfs", {{"digest", r.rootfs_digest}, {"entries", r.rootfs_entries}, {"bytes", r.rootfs_bytes},
-                      {"path", r.rootfs.string()}}},
-          {"source", {{"kind", r.source_kind}, {"path", r.source}}},
-          {"importedAt", r.imported_at}};
+  nlohmann::json j = {{"digest", r.digest},
+                      {"names", r.names},
+                      {"config", to_json(r.config)},
+                      {"rootfs", {{"digest", r.rootfs_digest}, {"entries", r.rootfs_entries}, {"bytes", r.rootfs_bytes},
+                                  {"path", r.rootfs.string()}}},
+                      {"source", {{"kind", r.source_kind}, {"path", r.source}}},
+                      {"importedAt", r.imported_at}};
+  if (!r.warnings.empty()) j["warnings"] = r.warnings;
+  return j;
 }
 
 Result<ImageRecord> image_record_from_json(const std::string& text) {
@@ -27,6 +29,7 @@ Result<ImageRecord> image_record_from_json(const std::string& text) {
     r.source_kind = source.value("kind", "");
     r.source = source.value("path", "");
     r.imported_at = j.value("importedAt", "");
+    r.warnings = j.value("warnings", std::vector<std::string>{});
     return r;
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::internal, std::string("record.json is malformed: ") + e.what());

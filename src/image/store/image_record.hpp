@@ -21,6 +21,9 @@ struct ImageRecord {
   std::string source_kind;  // oci-layout, oci-archive, docker-archive, rootfs-dir, rootfs-tar
   std::string source;       // the path it was imported from
   std::string imported_at;  // RFC 3339
+  // What the import could not keep as the image said (a device whose name a
+  // debugfs script cannot carry, say): see oci/special_files.hpp.
+  std::vector<std::string> warnings;
 
   // Filled in by the store when read, never stored in record.json.
   std::vector<std::string> names;  // references that point at this digest

@@ -2,13 +2,14 @@
 // The content-addressed image store (DESIGN.md section 3), under
 // <state-dir>/images/:
 //   sha256/<hex>/record.json   the ImageRecord, written before the directory appears
-//   sha256/<hex>/rootfs/       the unpacked rootfs
+//   sha256/<hex>/rootfs/       the unpacked rootfs (devices, FIFOs, setuid bits only as stand-ins)
+//   sha256/<hex>/special-files.json  what those stand-ins are (oci/special_files.hpp)
 //   sha256/<hex>/disks/        root disks built from it (store/root_disk.hpp)
 //   refs.json                  reference -> digest
 //   tmp/                       staging; an import is renamed into sha256/ whole,
 //                              so a half-imported image is never present
-// The store is mode 0700: rootfs trees hold setuid binaries and device nodes
-// that must not be reachable by other host users.
+// The store is mode 0700: rootfs trees are image content, not for other host
+// users (the importer keeps device nodes and setuid bits out of them anyway).
 #include <filesystem>
 #include <optional>
 #include <string>

@@ -13,6 +13,8 @@
 #include "common/process.hpp"
 #include "common/sha256.hpp"
 #include "image/oci/digest.hpp"
+#include "image/oci/special_files.hpp"
+#include "image/store/special_files_script.hpp"
 
 namespace microagent::image {
 namespace {
@@ -42,6 +44,34 @@ Result<std::string> run_tool(const std::vector<std::string>& argv) {
     return fail(ErrorCode::internal, fmt::format("{} failed ({}): {}", argv[0], out->status.describe(), out->err));
   }
   return out->out;
+}
+
+// The image's devices, FIFOs and setuid/setgid modes, which its host rootfs
+// holds only as stand-ins. An image imported before special-files.json existed
+// has none recorded (its host tree holds the real nodes, which mke2fs copied).
+Result<void> apply_special_files(const fs::path& image_dir, const fs::path& staging, const fs::path& built) {
+  const fs::path records = image_dir / kSpecialFilesName;
+  std::error_code ec;
+  if (!fs::exists(records, ec)) return {};
+  auto text = read_file(records);
+  if (!text) return std::unexpected(text.error());
+  auto specials = special_files_from_json(*text);
+  if (!specials) return fail(specials.error().code, records.string() + ": " + specials.error().message);
+  if (specials->files().empty()) return {};
+  auto script = special_files_script(*specials, std::atoll(kFixedTime));
+  if (!script) return std::unexpected(script.error());
+  const fs::path script_path = staging / "special-files.debugfs";
+  if (auto written = write_file_durable(script_path, *script); !written) return written;
+  SpawnOptions options;
+  options.extra_env["E2FSPROGS_FAKE_TIME"] = kFixedTime;
+  auto out = run_command({"debugfs", "-w", "-f", script_path.string(), built.string()}, {}, options);
+  if (!out) return fail(ErrorCode::host_unavailable, "debugfs is not installed: apt-get install e2fsprogs");
+  const auto errors = debugfs_script_errors(out->err);
+  if (!out->status.success() || !errors.empty()) {
+    return fail(ErrorCode::internal, fmt::format("debugfs could not make the image's devices, FIFOs and setuid files in "
+                                                 "{}: {}", built.string(), errors.empty() ? out->status.describe() : errors.front()));
+  }
+  return {};
 }
 
 // debugfs commands that add the guest init and the missing mount points.
@@ -123,6 +153,8 @@ Result<RootDisk> ensure_root_disk(const ImageStore& store, const std::string& di
       !made) {
     return std::unexpected(made.error());
   }
+  // Before the guest init goes in: whatever the image put at its path, ours wins.
+  if (auto applied = apply_special_files(record->dir, *staging, built); !applied) return std::unexpected(applied.error());
   const fs::path script = *staging / "inject.debugfs";
   if (auto written = write_file_durable(script, injection_script(staged_guestinit, record->rootfs)); !written) {
     return std::unexpected(written.error());

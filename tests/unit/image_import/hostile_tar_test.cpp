@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 
 #include "common/sha256.hpp"
+#include "image/oci/special_files.hpp"
 #include "image/store/image_import.hpp"
 #include "import_test_util.hpp"
 
@@ -120,8 +121,10 @@ TEST_F(HostileTarTest, TotalSizeIsBounded) {
                  "'b'");
 }
 
-TEST_F(HostileTarTest, SpecialFilesAndOwnershipArePreserved) {
-  if (::geteuid() != 0) GTEST_SKIP() << "device nodes and ownership need root";
+// Devices, FIFOs and setuid/setgid bits are recorded for the root disk, never
+// made on the host (oci/special_files.hpp); ownership and xattrs are kept.
+TEST_F(HostileTarTest, SpecialFilesAreRecordedAndOwnershipPreserved) {
+  if (::geteuid() != 0) GTEST_SKIP() << "ownership needs root";
   const fs::path tar = dir.path() / "special.tar";
   archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
@@ -151,14 +154,31 @@ TEST_F(HostileTarTest, SpecialFilesAndOwnershipArePreserved) {
   auto outcome = import_image(*store, options);
   ASSERT_TRUE(outcome) << outcome.error().message;
   struct stat st{};
-  ASSERT_EQ(::lstat((outcome->record.rootfs / "dev/null").c_str(), &st), 0);
-  EXPECT_TRUE(S_ISCHR(st.st_mode));
-  EXPECT_EQ(st.st_rdev, makedev(1, 3));
-  ASSERT_EQ(::lstat((outcome->record.rootfs / "run/fifo").c_str(), &st), 0);
-  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  for (const char* stand_in : {"dev/null", "run/fifo"}) {
+    ASSERT_EQ(::lstat((outcome->record.rootfs / stand_in).c_str(), &st), 0) << stand_in;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << stand_in << " must be a plain file on the host";
+    EXPECT_EQ(st.st_mode & 07777, 0600u) << stand_in;
+    EXPECT_EQ(st.st_size, 0) << stand_in;
+  }
   ASSERT_EQ(::lstat((outcome->record.rootfs / "home/u/file").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 1000u);
-  EXPECT_EQ(st.st_mode & 07777, 02750u);
+  EXPECT_EQ(st.st_mode & 07777, 0750u) << "no setgid bit on the host";
+  auto specials = special_files_from_json(read_text(outcome->record.dir / kSpecialFilesName));
+  ASSERT_TRUE(specials) << specials.error().message;
+  ASSERT_EQ(specials->files().size(), 3u);
+  const SpecialFile* null = specials->find("dev/null");
+  ASSERT_NE(null, nullptr);
+  EXPECT_EQ(null->kind, SpecialKind::char_device);
+  EXPECT_EQ(null->major, 1u);
+  EXPECT_EQ(null->minor, 3u);
+  EXPECT_EQ(null->mode, 0666u);
+  ASSERT_NE(specials->find("run/fifo"), nullptr);
+  EXPECT_EQ(specials->find("run/fifo")->kind, SpecialKind::fifo);
+  const SpecialFile* file = specials->find("home/u/file");
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->kind, SpecialKind::setid_file);
+  EXPECT_EQ(file->mode, 02750u);
+  EXPECT_EQ(file->uid, 1000u);
   char value[16] = {};
   ASSERT_EQ(::getxattr((outcome->record.rootfs / "home/u/file").c_str(), "user.origin", value, sizeof value), 5);
   EXPECT_EQ(std::string(value), "layer");

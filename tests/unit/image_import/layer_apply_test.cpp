@@ -35,11 +35,12 @@ class LayerApplyTest : public ::testing::Test {
     auto root = RootfsDir::open(rootfs);
     UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
     ExtractBudget budget;
-    return apply_layer_file(fd.get(), blob.filename().string(), *root, budget);
+    return apply_layer_file(fd.get(), blob.filename().string(), *root, budget, specials);
   }
 
   TempDir dir;
   fs::path rootfs;
+  SpecialFiles specials;  // carried from layer to layer, as the importer does
   std::string uncompressed_sha, blob_sha;
   int counter = 0;
 };
@@ -102,7 +103,7 @@ TEST_F(LayerApplyTest, GarbageIsRefused) {
   auto root = RootfsDir::open(rootfs);
   UniqueFd fd(::open((dir.path() / "garbage").c_str(), O_RDONLY | O_CLOEXEC));
   ExtractBudget budget;
-  auto digests = apply_layer_file(fd.get(), "garbage", *root, budget);
+  auto digests = apply_layer_file(fd.get(), "garbage", *root, budget, specials);
   ASSERT_FALSE(digests);
   EXPECT_EQ(digests.error().code, ErrorCode::invalid_request);
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/oci/digest.hpp"
+#include "image/oci/special_files.hpp"
 #include "image/store/image_import.hpp"
 #include "import_test_util.hpp"
 
@@ -84,7 +85,11 @@ TEST_F(OciImportTest, AppliesWhiteoutsAndRecordsConfig) {
   EXPECT_EQ(read_text(r.rootfs / "etc/conf/new"), "layer 2 content\n");
   struct stat st{};
   ASSERT_EQ(::lstat((r.rootfs / "bin/hello").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  EXPECT_EQ(st.st_mode & 07777, 0755u) << "no setuid bit on the host";
+  auto specials = special_files_from_json(read_text(r.dir / kSpecialFilesName));
+  ASSERT_TRUE(specials) << specials.error().message;
+  ASSERT_NE(specials->find("bin/hello"), nullptr) << "the setuid bit is recorded for the root disk";
+  EXPECT_EQ(specials->find("bin/hello")->mode, 04755u);
   EXPECT_EQ(fs::read_symlink(r.rootfs / "etclink"), "/etc");
 
   auto resolved = ImageStore::open(dir.path() / "state")->resolve("img:1");
