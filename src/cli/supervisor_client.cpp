@@ -1,5 +1,6 @@
 #include "cli/supervisor_client.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,9 @@ Result<std::filesystem::path> find_supervisor(const std::string& backend, const 
 Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, const nlohmann::json& request) {
   SpawnOptions options;
   options.stderr_fd = -2;  // the supervisor's diagnostics reach the user's terminal
+  // A CLI killed even by SIGKILL takes its request with it: a foreground run's
+  // supervisor ends its VM and records why (SIGTERM is its orderly stop).
+  options.parent_death_signal = SIGTERM;
   auto output = run_command({supervisor.string()}, request.dump() + "\n", options);
   if (!output) return std::unexpected(output.error());
   auto response = nlohmann::json::parse(output->out, nullptr, false);

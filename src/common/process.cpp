@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +95,7 @@ Result<ChildProcess> spawn_process(const std::vector<std::string>& argv, const S
 
   int error_pipe[2];
   if (::pipe2(error_pipe, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -103,6 +105,11 @@ Result<ChildProcess> spawn_process(const std::vector<std::string>& argv, const S
   }
   if (pid == 0) {
     ::close(error_pipe[0]);
+    if (options.parent_death_signal != 0) {
+      if (::prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) child_fail(error_pipe[1]);
+      // The parent may have died between fork and prctl: then no signal comes.
+      if (::getppid() != parent) ::_exit(128 + options.parent_death_signal);
+    }
     if (options.new_session) ::setsid();
     sigset_t none;
     sigemptyset(&none);
@@ -130,6 +137,34 @@ Result<ChildProcess> spawn_process(const std::vector<std::string>& argv, const S
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   return ChildProcess(pid, std::move(pidfd));
 }
+
+namespace {
+
+// A child that exits before reading all its input (a supervisor refusing an
+// oversized request) must cost us EPIPE, not a SIGPIPE that kills the caller:
+// SIGPIPE is blocked for this thread during the write and, if the write raised
+// it, taken back before unblocking.
+ssize_t write_without_sigpipe(int fd, const char* data, size_t size) {
+  sigset_t pipe_only, previous;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool already_pending = sigismember(&pending, SIGPIPE) == 1;
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  const ssize_t n = ::write(fd, data, size);
+  const int saved = errno;
+  if (n < 0 && saved == EPIPE && !already_pending) {
+    const timespec now{0, 0};
+    while (::sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved;
+  return n;
+}
+
+}  // namespace
 
 Result<CommandOutput> run_command(const std::vector<std::string>& argv, const std::string& input,
                                   const SpawnOptions& base) {
@@ -163,7 +198,7 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const st
     for (int i = 0; i < count; ++i) {
       if (!fds[i].revents) continue;
       if (in_w && fds[i].fd == in_w.get()) {
-        ssize_t n = ::write(in_w.get(), input.data() + written, input.size() - written);
+        ssize_t n = write_without_sigpipe(in_w.get(), input.data() + written, input.size() - written);
         if (n > 0) written += static_cast<size_t>(n);
         if (n < 0 && errno != EAGAIN && errno != EINTR) in_w.reset();
         if (written == input.size()) in_w.reset();

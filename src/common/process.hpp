@@ -27,6 +27,10 @@ struct SpawnOptions {
   int stdout_fd = -2;  // -2: inherit, -1: /dev/null, else dup'd onto 1
   int stderr_fd = -2;
   bool new_session = false;  // setsid(): survives the caller's terminal and process group
+  // PR_SET_PDEATHSIG: the child gets this signal when the thread that spawned it
+  // dies, even by SIGKILL (0: none). Linux clears it when the child changes its
+  // credentials (passt dropping to nobody), so it ties only processes that do not.
+  int parent_death_signal = 0;
 };
 
 class ChildProcess {

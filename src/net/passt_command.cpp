@@ -27,6 +27,7 @@ std::vector<std::string> build_passt_argv(const PasstSpec& spec) {
   for (const auto& dns : a.dns) argv.insert(argv.end(), {"--dns-forward", dns, "--dns", dns});
   // No inbound forwarding by passt itself: --publish goes over vsock. IPv4 only.
   argv.insert(argv.end(), {"-t", "none", "-u", "none", "--ipv4-only"});
+  if (spec.exit_with_client) argv.push_back("--one-off");
   return argv;
 }
 
@@ -45,6 +46,7 @@ Result<ChildProcess> start_passt(const PasstSpec& spec) {
   SpawnOptions options;
   options.stdout_fd = log ? log.get() : -1;
   options.stderr_fd = log ? log.get() : -1;
+  if (spec.exit_with_client) options.parent_death_signal = SIGKILL;
   auto child = spawn_process(build_passt_argv(spec), options);
   if (!child) {
     if (child.error().code == ErrorCode::not_found) {

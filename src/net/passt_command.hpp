@@ -21,6 +21,10 @@ struct PasstSpec {
   // state dir under /root is not even traversable for passt.
   std::filesystem::path dir;
   NetworkAssignment assignment;    // address/prefix/gateway/dns the guest uses
+  // A foreground run's passt ends with its one QEMU (--one-off) and with the
+  // process that started it: parent-death signals do not survive passt's drop
+  // to nobody, so QEMU's disconnect is what ends it when we are root.
+  bool exit_with_client = false;
   std::filesystem::path socket() const { return passt_socket_in(dir); }
   std::filesystem::path log_file() const { return dir / "passt.log"; }
 };

@@ -12,14 +12,70 @@ using nlohmann::json;
 RuntimeStore::RuntimeStore(std::filesystem::path state_dir, std::string runtime_id)
     : state_dir_(std::move(state_dir)), runtime_id_(std::move(runtime_id)) {}
 
-bool RuntimeStore::exists() const {
-  std::error_code ec;
-  return std::filesystem::is_directory(dir(), ec);
+namespace {
+
+// Names the state dir uses for itself (DESIGN.md section 3 and the caches):
+// valid runtime IDs, never workspaces.
+constexpr const char* kReservedNames[] = {"images", "locks", "workspaces", "cache", "tmp"};
+
+json marker_for(const std::string& runtime_id) {
+  return {{"kind", "microagent-workspace"}, {"runtimeID", runtime_id}};
 }
 
+}  // namespace
+
+Result<void> RuntimeStore::check_workspace() const {
+  std::error_code ec;
+  const auto status = std::filesystem::symlink_status(dir(), ec);
+  if (ec || !std::filesystem::exists(status)) {
+    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id_ + "'");
+  }
+  if (std::filesystem::is_symlink(status)) {
+    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id_ + "': " + dir().string() +
+                                          " is a symlink, which microagent never creates; it is left alone");
+  }
+  const std::string foreign = "no workspace named '" + runtime_id_ + "': " + dir().string() +
+                              " was not created by microagent (no " + kMarkerName + " marker); it is left alone";
+  if (!std::filesystem::is_directory(status)) return fail(ErrorCode::not_found, foreign);
+  // The marker itself must be a plain file: a symlink could point anywhere.
+  if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(marker_path(), ec))) {
+    return fail(ErrorCode::not_found, foreign);
+  }
+  auto text = read_file(marker_path());
+  const json marker = text ? json::parse(*text, nullptr, false) : json();
+  if (marker.is_discarded() || marker != marker_for(runtime_id_)) return fail(ErrorCode::not_found, foreign);
+  return {};
+}
+
+bool RuntimeStore::exists() const { return check_workspace().has_value(); }
+
 Result<void> RuntimeStore::create() {
-  if (auto ok = ensure_directory(dir(), 0700); !ok) return ok;
-  return ensure_directory(lock_path().parent_path(), 0700);
+  for (const char* reserved : kReservedNames) {
+    if (runtime_id_ == reserved) {
+      return fail(ErrorCode::invalid_request, "'" + runtime_id_ + "' is reserved for the state dir's own use: pick another name");
+    }
+  }
+  if (auto ok = ensure_directory(lock_path().parent_path(), 0700); !ok) return ok;
+  if (exists()) return {};
+  std::error_code ec;
+  const auto status = std::filesystem::symlink_status(dir(), ec);
+  if (std::filesystem::exists(status)) {
+    // Adopt only an empty real directory; anything else is someone else's.
+    const bool empty_dir = std::filesystem::is_directory(status) && std::filesystem::is_empty(dir(), ec) && !ec;
+    if (!empty_dir) {
+      return fail(ErrorCode::conflict, dir().string() + " exists but is not a microagent workspace" +
+                                           (std::filesystem::is_symlink(status) ? " (a symlink)" : "") +
+                                           ": move it away or pick another name");
+    }
+  } else {
+    // Exactly one new directory: not create_directories, which would accept a
+    // symlink raced into place.
+    if (!std::filesystem::create_directory(dir(), ec) || ec) {
+      return fail(ErrorCode::conflict, "cannot create " + dir().string() + ": " + (ec ? ec.message() : "it appeared meanwhile"));
+    }
+    std::filesystem::permissions(dir(), std::filesystem::perms::owner_all, ec);
+  }
+  return write_file_atomic(marker_path(), marker_for(runtime_id_).dump() + "\n", 0600);
 }
 
 Result<FileLock> RuntimeStore::lock() const {

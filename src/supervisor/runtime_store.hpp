@@ -39,7 +39,17 @@ class RuntimeStore {
   std::filesystem::path readiness_path() const { return dir() / "readiness.json"; }
   std::filesystem::path config_path() const { return dir() / "config.json"; }
 
+  // The marker create() writes: only a directory carrying it is a workspace, so
+  // `delete` never removes a directory microagent did not make (issue 13).
+  std::filesystem::path marker_path() const { return dir() / kMarkerName; }
+  static constexpr const char* kMarkerName = ".microagent-workspace";
+
+  // dir() is a real directory (not a symlink) holding this runtime's marker.
   bool exists() const;
+  // Why dir() is not a workspace of this store (not_found, naming what is there instead).
+  Result<void> check_workspace() const;
+  // Makes dir() and its marker. Refuses a symlink, a non-directory, a directory
+  // with content but no marker, and the state dir's own folders (images, locks...).
   Result<void> create();
   // Serialises commands on this runtime (one lock per runtime).
   Result<FileLock> lock() const;

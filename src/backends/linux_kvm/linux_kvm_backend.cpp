@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
@@ -124,6 +125,10 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
     }
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
+  // Before any event: this supervisor owns the run to its end, and a `ps` or
+  // `inspect` meanwhile must see it alive instead of a previous run's dead shim.
+  const json owner{{"backend", kBackendName}, {"supervisorPid", ::getpid()}, {"foreground", true}};
+  if (auto ok = store.write_runtime(owner); !ok) return std::unexpected(ok.error());
   // Checked by preflight_network above; nat leases its subnet now.
   auto network = assign_network(config, store.dir().string());
   if (!network) return std::unexpected(network.error());
@@ -163,6 +168,7 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   launch.network = *network;
   launch.runtime_key = store.dir().string();
   launch.mediation = config.mediation;
+  launch.tied_to_owner = true;  // a SIGKILLed supervisor (or CLI) takes QEMU and passt with it
   // Each stream is base64 on the wire (4/3) plus JSON framing.
   launch.max_result_bytes = static_cast<std::size_t>(config.output_limit) * 3 + (1 << 20);
 
@@ -176,6 +182,8 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   }
   json runtime{{"backend", kBackendName},
                {"runtimeID", store.runtime_id()},
+               {"supervisorPid", ::getpid()},
+               {"foreground", true},
                {"qemuPid", (*session)->qemu_pid()},
                {"qemuArgv", (*session)->qemu_argv()},
                {"accel", accel.accel},

@@ -157,8 +157,8 @@ class Shim {
       if (fds[kSignals].revents) on_signal();
       if (fds[kResult].revents) on_result();
       if (fds[kControl].revents) on_control();
-      if (fds[kPasst].revents) on_passt_exit();
       if (fds[kQemu].revents) qemu_exit_ = session_->qemu().wait();
+      if (fds[kPasst].revents && !qemu_exit_) on_passt_exit();
     }
   }
 
@@ -227,6 +227,10 @@ class Shim {
   // runtime.json "degraded" (docs/lifecycle.md), so inspect shows it.
   void on_passt_exit() {
     passt_.reset();
+    // passt --one-off ends when QEMU closes its socket, which QEMU does while it
+    // exits, a moment before its pidfd says so: an ending VM is no degradation.
+    pollfd qemu{session_->qemu().pidfd(), POLLIN, 0};
+    if (::poll(&qemu, 1, 500) > 0) return;
     const std::string detail = passt_degraded_detail(session_->qemu_pid());
     json entry = {{"component", "passt"}, {"at", rfc3339_now()}, {"detail", detail}};
     runtime_["degraded"].push_back(std::move(entry));
@@ -309,6 +313,9 @@ Result<ShimLaunch> shim_launch_from_json(const json& j) {
     if (j.contains("network")) l.vm.network = net::assignment_from_json(j["network"]);
     if (l.vm.network.mode.empty()) l.vm.network.mode = "isolated";
     l.vm.runtime_key = j.value("runtimeKey", std::string());
+    // The shim is the VM's watchdog: if it dies, even by SIGKILL, QEMU dies with it
+    // and passt with QEMU, so no VM runs unsupervised; the next command records why.
+    l.vm.tied_to_owner = true;
     if (j.contains("mediation") && j["mediation"].is_object()) {
       const auto& m = j["mediation"];
       l.vm.mediation = protocol::MediationSpec{m.at("port").get<std::uint32_t>(), m.at("target").get<std::string>(),

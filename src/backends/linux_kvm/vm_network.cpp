@@ -59,7 +59,8 @@ Result<net::NetworkAssignment> assign_network(const protocol::WorkspaceConfig& c
   return assignment;
 }
 
-Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignment& a, const std::string& runtime_key) {
+Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignment& a, const std::string& runtime_key,
+                                                     bool tied_to_owner) {
   std::unique_ptr<VmNetwork> self(new VmNetwork());
   self->assignment_ = a;
   self->runtime_key_ = runtime_key;
@@ -67,6 +68,7 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
     net::PasstSpec spec;
     spec.dir = net::passt_dir_for(runtime_key);
     spec.assignment = a;
+    spec.exit_with_client = tied_to_owner;
     self->passt_dir_ = spec.dir;
     auto passt = net::start_passt(spec);
     if (!passt) return std::unexpected(passt.error());

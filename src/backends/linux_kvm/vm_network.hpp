@@ -35,7 +35,9 @@ Result<void> probe_mediation(const protocol::WorkspaceConfig& config);
 
 class VmNetwork {
  public:
-  static Result<std::unique_ptr<VmNetwork>> attach(const net::NetworkAssignment& assignment, const std::string& runtime_key);
+  // `tied_to_owner`: a foreground run's passt dies with the run (net::PasstSpec::exit_with_client).
+  static Result<std::unique_ptr<VmNetwork>> attach(const net::NetworkAssignment& assignment, const std::string& runtime_key,
+                                                   bool tied_to_owner = false);
   ~VmNetwork();
   VmNetwork(const VmNetwork&) = delete;
   VmNetwork& operator=(const VmNetwork&) = delete;

@@ -89,7 +89,7 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
 
   // Network before QEMU (it opens the TAP / passt socket at start-up), then the
   // host ends of --publish and mediation.
-  auto network = VmNetwork::attach(s.network, s.runtime_key);
+  auto network = VmNetwork::attach(s.network, s.runtime_key, s.tied_to_owner);
   if (!network) return std::unexpected(network.error());
   session->network_ = std::move(*network);
   s.machine.nic = session->network_->nic();
@@ -119,6 +119,7 @@ Result<std::unique_ptr<VmSession>> VmSession::launch(VmLaunchSpec spec) {
   SpawnOptions options;
   options.stdout_fd = log.get();
   options.stderr_fd = log.get();
+  if (s.tied_to_owner) options.parent_death_signal = SIGKILL;
   auto qemu = spawn_process(session->argv_, options);
   if (!qemu) {
     if (qemu.error().code == ErrorCode::not_found) {

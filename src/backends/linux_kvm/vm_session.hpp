@@ -45,6 +45,10 @@ struct VmLaunchSpec {
   net::NetworkAssignment network;  // mode isolated by default; forwards: --publish listeners
   std::string runtime_key;                              // names the TAP, passt dir, lease owner
   std::optional<protocol::MediationSpec> mediation;
+  // QEMU and passt die with the process that launched them (a foreground run's
+  // supervisor, a started workspace's shim), even by SIGKILL: nothing runs
+  // unsupervised. The next command (reconcile) records who died and cleans up.
+  bool tied_to_owner = false;
 };
 
 struct VmOutcome {

@@ -47,38 +47,56 @@ Event event_for(const protocol::Request& request, State state, std::string detai
   return supervisor::event_for(request, "linux-kvm", state, std::move(detail));
 }
 
-Result<void> require_exists(const RuntimeStore& store) {
-  if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + store.runtime_id() + "'");
-  return {};
-}
+// Only a directory RuntimeStore::create() marked: never a symlink or a stranger's directory.
+Result<void> require_exists(const RuntimeStore& store) { return store.check_workspace(); }
 
 VmHandle handle_of(const RuntimeStore& store) {
   auto runtime = store.read_runtime();
   return VmHandle::from_runtime(runtime ? *runtime : json::object());
 }
 
-// A shim that died without recording the end leaves a stale "running": settle it.
-void reconcile(const RuntimeStore& store, const protocol::Request& request) {
-  const auto state = latest_state(store);
-  if (!is_active(state)) return;
-  const VmHandle vm = handle_of(store);
-  if (vm.shim_alive()) return;
+pid_t recorded_pid(const json& runtime, const char* key) {
+  return runtime.contains(key) && runtime[key].is_number_integer() ? runtime[key].get<pid_t>() : 0;
+}
+
+// Who answers for an active workspace's VM, and whether it is still there to:
+// a foreground run's supervisor for the whole run, a starting supervisor until
+// the shim's first runtime.json, else the runtime shim. nullopt: the owner is alive.
+std::optional<std::string> dead_owner(const json& runtime, const VmHandle& vm, std::optional<State> state) {
+  const pid_t supervisor = recorded_pid(runtime, "supervisorPid");
+  if (runtime.value("foreground", false)) {
+    if (process_alive(supervisor)) return std::nullopt;
+    return fmt::format("foreground run's supervisor (pid {}) exited without recording the run's end", supervisor);
+  }
+  if (vm.shim_alive()) return std::nullopt;
   // Between `starting` and the shim's first runtime.json, the starting
   // supervisor is the one responsible: it records `failed` itself if need be.
-  if (state == State::starting) {
-    auto runtime = store.read_runtime();
-    if (runtime && runtime->contains("supervisorPid") && (*runtime)["supervisorPid"].is_number_integer() &&
-        process_alive((*runtime)["supervisorPid"].get<pid_t>())) {
-      return;
-    }
-  }
+  if (state == State::starting && process_alive(supervisor)) return std::nullopt;
+  if (vm.shim_pid > 0) return fmt::format("runtime shim (pid {}) exited without recording the VM's end", vm.shim_pid);
+  return std::string("runtime shim exited without recording the VM's end");
+}
+
+// An active workspace whose owner died (killed, crashed) leaves a stale state:
+// reap what it owned (QEMU, passt, TAP, nft table, nat lease) and record `failed`
+// naming who died. A live owner is left alone: ps and inspect never disturb a run.
+void reconcile(const RuntimeStore& store, const protocol::Request& request) {
+  // A stranger's directory's "runtime.json" names no process of ours to kill.
+  if (!store.exists()) return;
+  const auto state = latest_state(store);
+  if (!is_active(state)) return;
+  auto read = store.read_runtime();
+  const json runtime = read ? *read : json::object();
+  const VmHandle vm = VmHandle::from_runtime(runtime);
+  auto why = dead_owner(runtime, vm, state);
+  if (!why) return;
   if (vm.qemu_alive()) {
     ::kill(vm.qemu_pid, SIGKILL);
     wait_for_exit(vm.qemu_pid, 2s);
+    *why += fmt::format("; QEMU (pid {}) killed", vm.qemu_pid);
   }
-  // What the dead shim owned on the host: passt, TAP, nft table, nat lease.
-  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
-  store.record(event_for(request, State::failed, "runtime shim exited without recording the VM's end"));
+  cleanup_recorded_network(runtime);
+  if (!vm.vsock.empty()) remove_sockets({vm.vhost_user, vm.vsock, vm.qmp, vm.serial_in});
+  store.record(event_for(request, State::failed, *why));
 }
 
 // An existing workspace, its command lock held, reconciled, with its VM as recorded.
@@ -140,6 +158,11 @@ bool ask_guest_to_halt(const VmHandle& vm, std::chrono::seconds grace) {
 
 Result<Event> prepare_workspace(const protocol::Request& request) {
   auto store = store_for(request);
+  // Checked before the lock: a request the host refuses leaves no trace in the state dir.
+  const auto disks = started_disks(store, *request.config);
+  if (auto ok = plan_guest_launch(*request.config, guest_config_for(*request.config), disks); !ok) {
+    return std::unexpected(ok.error());
+  }
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
   reconcile(store, request);
@@ -147,10 +170,6 @@ Result<Event> prepare_workspace(const protocol::Request& request) {
   if (state && *state != State::prepared && *state != State::halted && *state != State::stopped && *state != State::failed) {
     return fail(ErrorCode::conflict, fmt::format("workspace '{}' is {}: it cannot be prepared again", store.runtime_id(),
                                                  protocol::to_string(*state)));
-  }
-  const auto disks = started_disks(store, *request.config);
-  if (auto ok = plan_guest_launch(*request.config, guest_config_for(*request.config), disks); !ok) {
-    return std::unexpected(ok.error());
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   if (auto ok = ensure_started_disks(store, *request.config, disks); !ok) return std::unexpected(ok.error());

@@ -19,6 +19,8 @@ class RunTest : public BackendTest {
 };
 
 TEST_F(RunTest, DeliversResultAppendsSerialAndStops) {
+  // A workspace of an earlier run (marked, so run adopts it) with its serial log.
+  ASSERT_TRUE(store().create());
   write(store().serial_log_path(), "earlier boot\n");
   const auto response = send("run");
   ASSERT_EQ(response.exit_code, 0) << response.body.dump();
