@@ -83,7 +83,7 @@ int main() {
     cow.push_back(timed([&] {
       auto ok = linux_kvm::ensure_root_overlay(base, ws / "rootfs.qcow2", linux_kvm::overlay_template_dir(state));
       linux_kvm::ManifestInputs inputs{linux_kvm::hash_cache_dir(state), std::nullopt, assets->kernel, assets->initrd,
-                                       base, ws / "rootfs.qcow2", {}};
+                                       base, ws / "rootfs.qcow2", {}, {}};
       auto manifest = linux_kvm::write_workspace_manifest(ws / "manifest.json", inputs);
       if (!ok || !manifest) std::abort();
     }));

@@ -71,7 +71,7 @@ class GuestHttpFetchTest : public ::testing::Test {
     if (shell("command -v passt >/dev/null") != 0) GTEST_SKIP() << "passt is not installed (user networking needs it)";
   }
   CliRun run_guest(const std::string& script) {
-    return run_cli(tmp.path, {"run", "--network", "user", "--timeout", "60", "--", "sh", "-c", script});
+    return run_cli(tmp.path, {"run", "--network", "user", "--timeout", "120", "--", "sh", "-c", script});
   }
   TempDir tmp;
 };
@@ -81,8 +81,13 @@ TEST_F(GuestHttpFetchTest, WgetAndNcFetchTheBodyFromHostLoopback) {
   LoopbackHttpServer server(port);
   ASSERT_TRUE(server.ok()) << "cannot listen on 127.0.0.1:" << port;
   const std::string url = "http://10.0.2.2:" + std::to_string(port) + "/";
-  auto run = run_guest("wget -q -O - " + url + " && echo wget-ok && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 10.0.2.2 " +
-                       std::to_string(port) + " && echo nc-ok");
+  // Each client gets three tries of 15 s: under concurrent TCG load about one
+  // fetch in five stalls (guest, QEMU and passt all idle; root cause open,
+  // see docs/networking.md), and a stalled try is killed, not waited out.
+  const std::string p = std::to_string(port);
+  auto run = run_guest("for i in 1 2 3; do timeout 15 wget -q -O /tmp/w " + url +
+                       " && break; done && cat /tmp/w && echo wget-ok && for i in 1 2 3; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' "
+                       "| timeout 15 nc -w 5 10.0.2.2 " + p + " > /tmp/n && break; done && cat /tmp/n && echo nc-ok");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(run.out.rfind(kBody + "wget-ok\n", 0), 0u) << "wget prints exactly the body: " << run.out;
   EXPECT_NE(run.out.find("HTTP/1.0 200 OK\r\n"), std::string::npos) << "nc sees the raw reply: " << run.out;
