@@ -135,13 +135,15 @@ void unmount_or_remount(const std::string& target) {
 [[noreturn]] void service_loop(const GuestConfig& config, const std::string& guest_ready_at, UniqueFd control) {
   UniqueFd connect_listener = listen_vsock(kConnectPort);
   UniqueFd control_listener = listen_vsock(kControlPort);
+  // The modules were loaded before this process started, and loading them
+  // creates the input device and its node synchronously: one scan is enough.
+  // Opened before readiness goes out: a host that presses the button as soon
+  // as the shell is ready must not press it into the void.
+  PowerButtonWatcher power_button = PowerButtonWatcher::open();
+  if (power_button.device_count() == 0) log_line("no ACPI power button input device: system_powerdown will not halt this guest");
   // Closed either way before any connect session is forked: no session ever holds it.
   if (connect_listener) send_readiness(std::move(control), guest_ready_at, rfc3339_now());
   control.reset();
-  // The modules were loaded before this process started, and loading them
-  // creates the input device and its node synchronously: one scan is enough.
-  PowerButtonWatcher power_button = PowerButtonWatcher::open();
-  if (power_button.device_count() == 0) log_line("no ACPI power button input device: system_powerdown will not halt this guest");
   ConsoleShell console;
   console.start(monotonic_ms());
   std::vector<pollfd> fds;
