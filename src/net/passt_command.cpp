@@ -32,14 +32,16 @@ std::vector<std::string> build_passt_argv(const PasstSpec& spec) {
 }
 
 Result<ChildProcess> start_passt(const PasstSpec& spec) {
-  // passt runs as nobody when started by root: the directory must be its own.
+  // Started by root, passt binds its socket either as nobody (Debian 12's) or
+  // as root without CAP_DAC_OVERRIDE (newer ones): root:nobody's-group 0770
+  // lets both write here, and no other user.
   std::error_code ec;
   std::filesystem::remove_all(spec.dir, ec);
   if (::mkdir(spec.dir.c_str(), 0700) != 0) return fail_errno("mkdir " + spec.dir.string(), errno);
   if (::geteuid() == 0) {
     const passwd* nobody = ::getpwnam("nobody");
-    if (nobody == nullptr || ::chown(spec.dir.c_str(), nobody->pw_uid, nobody->pw_gid) != 0) {
-      return fail(ErrorCode::host_unavailable, "cannot hand " + spec.dir.string() + " to user nobody (passt runs as nobody)");
+    if (nobody == nullptr || ::chown(spec.dir.c_str(), 0, nobody->pw_gid) != 0 || ::chmod(spec.dir.c_str(), 0770) != 0) {
+      return fail(ErrorCode::host_unavailable, "cannot open " + spec.dir.string() + " to user nobody (passt runs as nobody)");
     }
   }
   UniqueFd log(::open(spec.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
@@ -50,7 +52,7 @@ Result<ChildProcess> start_passt(const PasstSpec& spec) {
   auto child = spawn_process(build_passt_argv(spec), options);
   if (!child) {
     if (child.error().code == ErrorCode::not_found) {
-      return fail(ErrorCode::host_unavailable, "passt is not installed (user networking needs it): apt-get install passt");
+      return fail(ErrorCode::host_unavailable, "passt is not installed (user networking needs it): run ./scripts/fetch-passt (or apt-get install passt)");
     }
     return std::unexpected(child.error());
   }

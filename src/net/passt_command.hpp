@@ -1,7 +1,7 @@
 #pragma once
 // passt for `user` networking: argv builder (pure) and the process's lifetime.
 // passt drops to `nobody` when started as root, so its socket directory must
-// be writable by that user (DESIGN.md section 5).
+// be writable by that user (DESIGN.md section 5). Which passt: passt_binary.hpp.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,9 +15,9 @@ namespace microagent::net {
 inline std::filesystem::path passt_socket_in(const std::filesystem::path& dir) { return dir / "passt.sock"; }
 
 struct PasstSpec {
-  std::string binary = "passt";
+  std::string binary = "passt";  // locate_passt() picks it in production
   // Holds passt.sock (QEMU connects there: -netdev stream) and passt.log. A
-  // directory of its own under /tmp, owned by `nobody` when we are root: a
+  // directory of its own under /tmp, root:nogroup 0770 when we are root: a
   // state dir under /root is not even traversable for passt.
   std::filesystem::path dir;
   NetworkAssignment assignment;    // address/prefix/gateway/dns the guest uses

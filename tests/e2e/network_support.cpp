@@ -57,7 +57,8 @@ std::uint16_t test_port(int offset) { return static_cast<std::uint16_t>(20000 + 
 
 bool tcp_port_open(std::uint16_t port) { return static_cast<bool>(connect_loopback(port)); }
 
-EchoServer::EchoServer(std::uint16_t port) {
+LoopbackServer::LoopbackServer(std::uint16_t port, std::string end,
+                               std::function<std::string(const std::string&)> reply) {
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -66,27 +67,38 @@ EchoServer::EchoServer(std::uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener.get(), 16) != 0) return;
-  // A child process: the test's threads and the CLI children never interfere with it.
   pid_ = ::fork();
   if (pid_ != 0) return;
   for (;;) {
-    int c = ::accept(listener.get(), nullptr, nullptr);
-    if (c < 0) continue;
-    std::string line;
-    char ch;
-    while (::read(c, &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    const std::string reply = "echo:" + line + "\n";
-    (void)!::write(c, reply.data(), reply.size());
-    ::close(c);
+    UniqueFd c(::accept(listener.get(), nullptr, nullptr));
+    if (!c) continue;
+    std::string request;
+    char buf[512];
+    for (ssize_t n; (end.empty() || request.find(end) == std::string::npos) && (n = ::read(c.get(), buf, sizeof buf)) > 0;) {
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string answer = reply(request);
+    (void)!::write(c.get(), answer.data(), answer.size());
   }
 }
 
-EchoServer::~EchoServer() {
+LoopbackServer::~LoopbackServer() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
 }
+
+EchoServer::EchoServer(std::uint16_t port)
+    : LoopbackServer(port, "\n", [](const std::string& read) {
+        return "echo:" + read.substr(0, read.find('\n')) + "\n";
+      }) {}
+
+HttpServer::HttpServer(std::uint16_t port, const std::string& body)
+    : LoopbackServer(port, "\r\n\r\n", [body](const std::string&) {
+        return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\nConnection: close\r\n\r\n" + body;
+      }) {}
 
 std::vector<pid_t> processes_mentioning(const std::string& needle) {
   std::vector<pid_t> found;

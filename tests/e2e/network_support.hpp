@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,15 +24,31 @@ std::string httpd_workload(int guest_port);
 std::uint16_t test_port(int offset);
 bool tcp_port_open(std::uint16_t port);
 
-// A TCP echo server on 127.0.0.1:port that prefixes "echo:" to what it read (to EOF or newline).
-class EchoServer {
+// A TCP server on 127.0.0.1:port, in a child process (the test's threads and
+// the CLI's children never touch it). Per connection: reads until `end` shows
+// up (to EOF when `end` is empty), writes reply(what it read), closes.
+class LoopbackServer {
  public:
-  explicit EchoServer(std::uint16_t port);
-  ~EchoServer();
+  LoopbackServer(std::uint16_t port, std::string end, std::function<std::string(const std::string&)> reply);
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
   bool ok() const { return pid_ > 0; }
 
  private:
   pid_t pid_ = -1;
+};
+
+// Prefixes "echo:" to what it read up to a newline (or EOF).
+class EchoServer : public LoopbackServer {
+ public:
+  explicit EchoServer(std::uint16_t port);
+};
+
+// HTTP/1.0: answers every request (read to its blank line) with 200 and `body`.
+class HttpServer : public LoopbackServer {
+ public:
+  HttpServer(std::uint16_t port, const std::string& body);
 };
 
 // Processes whose command line mentions `needle` (passt for a workspace, ...).

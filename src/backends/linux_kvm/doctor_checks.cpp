@@ -19,6 +19,7 @@
 #include "common/paths.hpp"
 #include "common/unique_fd.hpp"
 #include "image/kernel_artifact.hpp"
+#include "net/passt_binary.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -105,6 +106,10 @@ DoctorContext host_doctor_context(std::filesystem::path state_dir) {
     return run_command(argv, {}, options);
   };
   context.find_program = [](const std::string& name) { return microagent::find_program(name); };
+  if (const char* env = std::getenv(std::string(net::kPasstOverrideEnv).c_str()); env && *env) {
+    context.passt_override = env;
+  }
+  context.built_passt = net::built_passt_path(microagent_home());
   return context;
 }
 
@@ -230,9 +235,23 @@ DoctorCheck check_tun(const DoctorContext& context) {
 }
 
 DoctorCheck check_passt(const DoctorContext& context) {
-  if (auto passt = context.find_program("passt")) return make("net.passt", CheckStatus::ok, *passt);
-  return make("net.passt", CheckStatus::warn, "passt is not installed: --network user cannot work",
-              "apt-get install passt");
+  const std::string fetch = "./scripts/fetch-passt (builds passt " + std::string(net::kBuiltPasstVersion) + ")";
+  auto passt = net::choose_passt(context.passt_override, context.built_passt, context.find_program);
+  if (!passt) return make("net.passt", CheckStatus::warn, "passt is not installed: --network user cannot work", fetch);
+  if (passt->origin == "scripts/fetch-passt") {
+    return make("net.passt", CheckStatus::ok, passt->path + " (passt " + std::string(net::kBuiltPasstVersion) + ")");
+  }
+  auto version = context.run({passt->path, "--version"});
+  const std::string said = version ? version->out + version->err : "";
+  if (net::passt_version_relays_half_close(said)) {
+    return make("net.passt", CheckStatus::ok, passt->path + " (from " + passt->origin + ")");
+  }
+  const auto line = said.substr(0, said.find('\n'));
+  return make("net.passt", CheckStatus::warn,
+              passt->path + " (" + (line.empty() ? "no version" : line) + ", from " + passt->origin +
+                  ") predates 2025-05-03: a guest client that half-closes first (printf ... | nc HOST PORT) never "
+                  "gets the server's FIN and hangs",
+              fetch);
 }
 
 DoctorCheck check_nft(const DoctorContext& context) {

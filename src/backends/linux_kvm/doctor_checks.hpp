@@ -33,6 +33,8 @@ struct DoctorContext {
   std::string accel_override;          // value of MICROAGENT_ACCEL, "" when unset
   HostCommandRunner run;
   ProgramFinder find_program;
+  std::optional<std::string> passt_override;  // $MICROAGENT_PASST
+  std::filesystem::path built_passt;          // what scripts/fetch-passt installs
 };
 
 // Production: root "/", run_command, find_program, MICROAGENT_ACCEL,

@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "net/host_resolvers.hpp"
 #include "net/host_network.hpp"
+#include "net/passt_binary.hpp"
 #include "net/passt_command.hpp"
 #include "net/subnet_pool.hpp"
 #include "net/tcp_endpoint.hpp"
@@ -39,9 +40,9 @@ Result<void> preflight_network(const protocol::WorkspaceConfig& config) {
     if (auto ok = net::check_nat_host(); !ok) return std::unexpected(ok.error());
   } else if (mode == "bridged") {
     if (auto ok = net::check_bridged_host(config.network.interface); !ok) return std::unexpected(ok.error());
-  } else if (mode == "user" && !find_program("passt")) {
-    return fail(ErrorCode::host_unavailable, "passt is not installed (user networking needs it): apt-get install passt, "
-                                             "or use --network isolated");
+  } else if (mode == "user" && !net::locate_passt()) {
+    return fail(ErrorCode::host_unavailable, "passt is not installed (user networking needs it): run "
+                                             "./scripts/fetch-passt (or apt-get install passt), or use --network isolated");
   }
   return probe_mediation(config);
 }
@@ -66,6 +67,7 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
   self->runtime_key_ = runtime_key;
   if (a.mode == "user") {
     net::PasstSpec spec;
+    if (auto passt = net::locate_passt()) spec.binary = passt->path;
     spec.dir = net::passt_dir_for(runtime_key);
     spec.assignment = a;
     spec.exit_with_client = tied_to_owner;

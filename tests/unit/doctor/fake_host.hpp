@@ -86,6 +86,7 @@ class FakeHost {
   std::map<std::string, std::string> programs{{"qemu-system-x86_64", "/usr/bin/qemu-system-x86_64"},
                                               {"passt", "/usr/bin/passt"},
                                               {"nft", "/usr/sbin/nft"}};
+  std::string passt_version = "passt 2025_05_03.587980c\n";
   std::string hostname_ips = "172.28.1.5 fd00::5\n";
   mutable std::vector<std::vector<std::string>> ran;
 
@@ -103,6 +104,11 @@ class FakeHost {
         output.out = hostname_ips;
         return output;
       }
+      if (argv.at(0).ends_with("passt")) {
+        output.status.exit_code = 0;
+        output.out = passt_version;
+        return output;
+      }
       auto it = qemu_output.find(argv.at(1));
       if (it == qemu_output.end()) {
         output.status.exit_code = 1;
@@ -113,6 +119,7 @@ class FakeHost {
       output.out = it->second;
       return output;
     };
+    context.built_passt = home() / "tools" / "passt-test" / "passt";
     context.find_program = [this](const std::string& name) -> std::optional<std::string> {
       auto it = programs.find(name);
       if (it == programs.end()) return std::nullopt;

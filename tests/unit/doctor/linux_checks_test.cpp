@@ -161,10 +161,38 @@ TEST(NetworkChecks, PasstAndNft) {
   host.programs.erase("passt");
   host.programs.erase("nft");
   EXPECT_EQ(check_passt(host.context()).status, CheckStatus::warn);
-  EXPECT_THAT(check_passt(host.context()).fix, HasSubstr("apt-get install passt"));
+  EXPECT_THAT(check_passt(host.context()).fix, HasSubstr("./scripts/fetch-passt"));
   EXPECT_EQ(check_nft(host.context()).status, CheckStatus::warn);
   host.write("/usr/sbin/nft", "");  // off PATH, found in sbin
   EXPECT_EQ(check_nft(host.context()).status, CheckStatus::ok);
+}
+
+TEST(NetworkChecks, Debian12PasstIsCalledOutForItsHalfCloseHang) {
+  FakeHost host;
+  host.passt_version = "passt unknown version\nCopyright Red Hat\n";
+  auto check = check_passt(host.context());
+  EXPECT_EQ(check.status, CheckStatus::warn);
+  EXPECT_THAT(check.detail, HasSubstr("/usr/bin/passt (passt unknown version, from PATH) predates 2025-05-03"));
+  EXPECT_THAT(check.detail, HasSubstr("half-closes"));
+  EXPECT_THAT(check.fix, HasSubstr("./scripts/fetch-passt"));
+  host.passt_version = "passt 0.0~git20230309.7c7625d-1\n";
+  EXPECT_EQ(check_passt(host.context()).status, CheckStatus::warn);
+}
+
+TEST(NetworkChecks, TheBuiltPasstWinsOverPathAndTheOverrideOverBoth) {
+  FakeHost host;
+  host.passt_version = "passt unknown version\n";
+  auto context = host.context();
+  host.write_real(context.built_passt, "#!/bin/sh\n");
+  std::filesystem::permissions(context.built_passt, std::filesystem::perms::owner_all);
+  auto check = check_passt(context);
+  EXPECT_EQ(check.status, CheckStatus::ok) << check.detail;
+  EXPECT_THAT(check.detail, HasSubstr(context.built_passt.string()));
+  context.passt_override = "/opt/passt-head/passt";
+  host.passt_version = "passt 2025_09_19.623dbf6\n";
+  check = check_passt(context);
+  EXPECT_EQ(check.status, CheckStatus::ok) << check.detail;
+  EXPECT_THAT(check.detail, HasSubstr("/opt/passt-head/passt (from MICROAGENT_PASST)"));
 }
 
 TEST(NetworkChecks, UserNamespaces) {
