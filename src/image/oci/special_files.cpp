@@ -33,6 +33,16 @@ std::string parent_of_path(std::string_view path) {
 
 }  // namespace
 
+mode_t file_type_bits(SpecialKind kind) {
+  switch (kind) {
+    case SpecialKind::char_device: return S_IFCHR;
+    case SpecialKind::block_device: return S_IFBLK;
+    case SpecialKind::fifo: return S_IFIFO;
+    case SpecialKind::setid_file: return S_IFREG;
+  }
+  return S_IFREG;
+}
+
 std::string_view to_string(SpecialKind kind) {
   switch (kind) {
     case SpecialKind::char_device: return "char-device";

@@ -30,6 +30,8 @@ namespace microagent::image {
 
 enum class SpecialKind { char_device, block_device, fifo, setid_file };
 std::string_view to_string(SpecialKind kind);
+// The S_IF* file type bits of a node of this kind (S_IFREG for a set-id file).
+mode_t file_type_bits(SpecialKind kind);
 std::optional<SpecialKind> special_kind_from_string(std::string_view text);
 
 struct SpecialFile {

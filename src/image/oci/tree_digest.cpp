@@ -64,16 +64,6 @@ std::string xattr_text(int fd, const std::string& full_path) {
   return out;
 }
 
-mode_t special_type(SpecialKind kind) {
-  switch (kind) {
-    case SpecialKind::char_device: return S_IFCHR;
-    case SpecialKind::block_device: return S_IFBLK;
-    case SpecialKind::fifo: return S_IFIFO;
-    case SpecialKind::setid_file: return S_IFREG;
-  }
-  return S_IFREG;
-}
-
 struct Walker {
   std::filesystem::path root;
   const SpecialFiles& specials;
@@ -86,7 +76,7 @@ struct Walker {
     const SpecialFile* special = path.empty() ? nullptr : specials.find(path);
     if (special && S_ISREG(st.st_mode)) {
       // The tree as the guest will see it: the record, not its stand-in.
-      st.st_mode = special_type(special->kind) | special->mode;
+      st.st_mode = file_type_bits(special->kind) | special->mode;
       st.st_uid = special->uid;
       st.st_gid = special->gid;
       st.st_rdev = makedev(special->major, special->minor);

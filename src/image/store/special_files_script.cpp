@@ -11,16 +11,6 @@
 namespace microagent::image {
 namespace {
 
-mode_t type_bits(SpecialKind kind) {
-  switch (kind) {
-    case SpecialKind::char_device: return S_IFCHR;
-    case SpecialKind::block_device: return S_IFBLK;
-    case SpecialKind::fifo: return S_IFIFO;
-    case SpecialKind::setid_file: return S_IFREG;
-  }
-  return S_IFREG;
-}
-
 // debugfs's mknod makes a node in the current directory from a bare name (it
 // does not resolve a path), hence the cd around it.
 Result<std::string> node_commands(const SpecialFile& f, const std::string& path) {
@@ -48,7 +38,7 @@ Result<std::string> special_files_script(const SpecialFiles& specials, std::int6
       if (!made) return std::unexpected(made.error());
       script += *made;
     }
-    script += fmt::format("sif {} mode 0{:o}\n", *path, type_bits(f.kind) | (f.mode & 07777));
+    script += fmt::format("sif {} mode 0{:o}\n", *path, file_type_bits(f.kind) | (f.mode & 07777));
     if (f.kind == SpecialKind::setid_file) continue;  // mke2fs copied its owner and times already
     script += fmt::format("sif {0} uid {1}\nsif {0} gid {2}\n", *path, f.uid, f.gid);
     // "@-1" would read as an error: times before 1970 become 1970.
