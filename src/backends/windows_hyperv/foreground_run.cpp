@@ -6,6 +6,7 @@
 #include "backends/windows_hyperv/hv_constants.hpp"
 #include "backends/windows_hyperv/network_attachment.hpp"
 #include "backends/windows_hyperv/vm_launch.hpp"
+#include "backends/windows_hyperv/vm_preflight.hpp"
 #include "backends/windows_hyperv/workspace_disks.hpp"
 #include "common/clock.hpp"
 #include "common/guest_wire.hpp"
@@ -30,9 +31,7 @@ Event make_event(const protocol::Request& request, State state, std::string deta
 Result<Event> run_foreground(WindowsHost& host, const protocol::Request& request) {
   const auto& config = *request.config;
   if (config.command.empty()) return fail(ErrorCode::invalid_request, "config.command is required for run");
-  if (auto ok = validate_network(config.network); !ok) return std::unexpected(ok.error());
-  if (auto ok = validate_disk_config(config); !ok) return std::unexpected(ok.error());
-  if (auto ok = require_host(host.probe(), config.network.mode != "isolated"); !ok) return std::unexpected(ok.error());
+  if (auto ok = preflight_vm(host, config); !ok) return std::unexpected(ok.error());
 
   supervisor::RuntimeStore store(config.state_dir, request.identity->runtime_id);
   auto lock = store.lock();

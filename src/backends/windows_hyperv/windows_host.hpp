@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "protocol/types.hpp"
+#include "supervisor/host_fit.hpp"
 
 namespace microagent::windows_hyperv {
 
@@ -83,6 +84,8 @@ class WindowsHost {
   virtual ~WindowsHost() = default;
 
   virtual HostCapabilities probe() = 0;
+  // Physical memory and logical processors, checked before a VM is made.
+  virtual supervisor::HostCapacity capacity() = 0;
   virtual std::string new_guid() = 0;
 
   // HCS (computecore.dll). create_compute_system leaves the system created

@@ -4,6 +4,7 @@
 #include "backends/windows_hyperv/hv_constants.hpp"
 #include "backends/windows_hyperv/network_attachment.hpp"
 #include "backends/windows_hyperv/vm_launch.hpp"
+#include "backends/windows_hyperv/vm_preflight.hpp"
 #include "backends/windows_hyperv/vm_record.hpp"
 #include "backends/windows_hyperv/workspace_disks.hpp"
 #include "common/clock.hpp"
@@ -109,9 +110,7 @@ Result<Event> prepare_workspace(WindowsHost& host, const protocol::Request& requ
 
 Result<Event> start_workspace(WindowsHost& host, const protocol::Request& request) {
   const auto& config = *request.config;
-  if (auto ok = validate_network(config.network); !ok) return std::unexpected(ok.error());
-  if (auto ok = validate_disk_config(config); !ok) return std::unexpected(ok.error());
-  if (auto ok = require_host(host.probe(), config.network.mode != "isolated"); !ok) return std::unexpected(ok.error());
+  if (auto ok = preflight_vm(host, config); !ok) return std::unexpected(ok.error());
   auto store = store_for(request);
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   auto lock = store.lock();

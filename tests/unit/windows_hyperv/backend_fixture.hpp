@@ -25,7 +25,7 @@ class BackendTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(pattern), nullptr);
     dir = pattern;
     state = dir / "state";
-    write(dir / "kernel" / "vmlinux", "kernel");
+    write(dir / "kernel" / "vmlinux", std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(64, '\0'));
     write(dir / "initrd.img", "initrd");
     write(dir / "rootfs.ext4", std::string(4096, 'r'));
     write(dir / "data.ext4", std::string(2048, 'd'));

@@ -22,6 +22,7 @@ class FakeWindowsHost : public WindowsHost {
  public:
   // ---- what the test sets up
   HostCapabilities caps = all_ok();
+  supervisor::HostCapacity host_capacity{64 * 1024, 16};
   std::vector<HcnNetwork> networks;
   std::optional<std::string> guest_result = default_result();
   std::string guest_serial = "[    0.000000] Linux version 6.1 (fake)\nmicroagent guest init\n";
@@ -64,6 +65,7 @@ class FakeWindowsHost : public WindowsHost {
   }
 
   HostCapabilities probe() override { return caps; }
+  supervisor::HostCapacity capacity() override { return host_capacity; }
   std::string new_guid() override { return fmt::format("00000000-0000-0000-0000-{:012}", ++guid_counter_); }
 
   Result<void> create_compute_system(const std::string& id, const std::string& document) override {

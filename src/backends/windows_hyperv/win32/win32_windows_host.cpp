@@ -54,6 +54,15 @@ HostCapabilities Win32WindowsHost::probe() {
   return caps;
 }
 
+supervisor::HostCapacity Win32WindowsHost::capacity() {
+  supervisor::HostCapacity host;
+  MEMORYSTATUSEX memory{};
+  memory.dwLength = sizeof memory;
+  if (GlobalMemoryStatusEx(&memory)) host.memory_mib = static_cast<std::int64_t>(memory.ullTotalPhys / (1024 * 1024));
+  host.online_cpus = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+  return host;
+}
+
 std::string Win32WindowsHost::new_guid() {
   UUID uuid{};
   UuidCreate(&uuid);

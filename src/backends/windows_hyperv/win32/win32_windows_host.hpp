@@ -21,6 +21,7 @@ class Win32WindowsHost : public WindowsHost {
   ~Win32WindowsHost() override;
 
   HostCapabilities probe() override;
+  supervisor::HostCapacity capacity() override;
   std::string new_guid() override;
 
   Result<void> create_compute_system(const std::string& id, const std::string& document) override;
