@@ -362,6 +362,36 @@ Result<Event> event_from_json(const json& j) {
   return event;
 }
 
+namespace {
+
+Result<RequestOptions> options_from_json(const json& j) {
+  RequestOptions options;
+  FieldReader top(j, "");
+  top.read("verify", options.verify);
+  if (top.has("input")) {
+    std::string input;
+    top.read("input", input);
+    options.console_input = std::move(input);
+  }
+  if (const json* o = top.object("options")) {
+    FieldReader reader(*o, "options");
+    reader.read("noCapture", options.no_capture);
+    if (reader.has("graceSeconds")) {
+      // is_number_integer: parsed text is unsigned, a json built in code is signed.
+      const json& grace = o->at("graceSeconds");
+      if (!grace.is_number_integer() || grace.get<std::int64_t>() < 0 || grace.get<std::int64_t>() > 600) {
+        return fail(ErrorCode::invalid_request, "options.graceSeconds must be an integer from 0 to 600");
+      }
+      options.grace_seconds = grace.get<std::int64_t>();
+    }
+    if (!reader.ok()) return std::unexpected(reader.first_error());
+  }
+  if (!top.ok()) return std::unexpected(top.first_error());
+  return options;
+}
+
+}  // namespace
+
 Result<Request> parse_request(std::string_view text) {
   if (auto bounded = check_request_bounds(text); !bounded) return std::unexpected(bounded.error());
   json j = json::parse(text, nullptr, false);
@@ -378,6 +408,9 @@ Result<Request> parse_request(std::string_view text) {
   request.command = *command;
   request.raw = j;
   if (*command == Command::host) return request;
+  auto options = options_from_json(j);
+  if (!options) return std::unexpected(options.error());
+  request.options = *options;
 
   const json* identity = reader.object("identity", true);
   if (!reader.ok()) return std::unexpected(reader.first_error());

@@ -100,11 +100,21 @@ struct Event {
 
 enum class Command { host, check, prepare, run, start, inspect, halt, quarantine, stop, kill, remove, console };
 
+// Per-command fields beyond identity and config, type-checked once by the
+// codec (parse_request): backends read these, never the request's JSON.
+struct RequestOptions {
+  std::int64_t grace_seconds = 2;            // halt: options.graceSeconds, 0..600
+  bool no_capture = false;                   // quarantine: options.noCapture
+  bool verify = false;                       // inspect (status): "verify"
+  std::optional<std::string> console_input;  // console: "input"
+};
+
 struct Request {
   Command command = Command::host;
   std::optional<Identity> identity;
   std::optional<WorkspaceConfig> config;
-  nlohmann::json raw;  // the request as received, for backend-specific fields
+  RequestOptions options;
+  nlohmann::json raw;  // the request as received (doctor's top-level stateDir)
 };
 
 }  // namespace microagent::protocol

@@ -283,19 +283,17 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
   auto stored = store.read_document(store.config_path());
   const bool stored_mediation = stored && *stored && (**stored).is_object() && (**stored).contains("mediation") &&
                                 (**stored)["mediation"].is_object();
-  const bool requested_mediation = request.raw.contains("config") && request.raw["config"].is_object() &&
-                                   request.raw["config"].contains("mediation");
+  const bool requested_mediation = request.config && request.config->mediation;
   if (!stored_mediation && !requested_mediation) readiness.mediation_ready.detail = "no mediation configured";
   if (!is_active(event.state)) readiness.mediation_ready.ready = false;
   event.readiness = readiness;
   // `status` asks for "verify": every recorded hash is computed again.
-  attach_manifest(event, store, request.raw.value("verify", false));
+  attach_manifest(event, store, request.options.verify);
   return event;
 }
 
 Result<Event> halt_workspace(const protocol::Request& request) {
-  auto grace = halt_grace(request);
-  if (!grace) return std::unexpected(grace.error());
+  const auto grace = halt_grace(request);
   auto workspace = lock_workspace(request);
   if (!workspace) return std::unexpected(workspace.error());
   const auto& [store, lock, vm] = *workspace;
@@ -309,7 +307,7 @@ Result<Event> halt_workspace(const protocol::Request& request) {
   }
   if (auto ok = write_intent(store, shim::Intent::halt); !ok) return std::unexpected(ok.error());
   store.record(event_for(request, State::stopping, "halt requested: asking guest init to shut down"));
-  bool clean = ask_guest_to_halt(vm, *grace) && wait_for_exit(vm.qemu_pid, 20s + *grace);
+  bool clean = ask_guest_to_halt(vm, grace) && wait_for_exit(vm.qemu_pid, 20s + grace);
   if (!clean) {
     // Guest init did not answer: the ACPI power button, then the hard way.
     if (auto qmp = QmpClient::connect(vm.qmp, 2s)) {
@@ -366,8 +364,7 @@ Result<Event> quarantine_workspace(const protocol::Request& request) {
     if (latest_state(store) == State::quarantined) return *store.latest().value();
     return record(store, event_for(request, State::quarantined, "quarantined while not running; start is refused"));
   }
-  const bool capture = !(request.raw.contains("options") && request.raw["options"].is_object() &&
-                         request.raw["options"].value("noCapture", false));
+  const bool capture = !request.options.no_capture;
   // One QMP connection for the whole sequence: severing deletes the QMP socket's
   // path, but an open connection keeps working.
   auto qmp = QmpClient::connect(vm.qmp, 2s);
@@ -421,14 +418,14 @@ Result<Event> console_workspace(const protocol::Request& request) {
   if (!vm.qemu_alive() || latest_state(store) != State::running) {
     return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is not running: no console to write to");
   }
-  const auto& raw = request.raw;
-  if (!raw.contains("input") || !raw["input"].is_string()) {
+  const auto& input = request.options.console_input;
+  if (!input) {
     return fail(ErrorCode::invalid_request, "console needs \"input\": the text to send to the guest's serial console");
   }
-  if (auto ok = send_console_input(vm.serial_in, raw["input"].get<std::string>()); !ok) return std::unexpected(ok.error());
+  if (auto ok = send_console_input(vm.serial_in, *input); !ok) return std::unexpected(ok.error());
   auto latest = store.latest();
   Event event = latest && *latest ? **latest : event_for(request, State::running, "");
-  event.detail = fmt::format("sent {} bytes to the serial console", raw["input"].get<std::string>().size());
+  event.detail = fmt::format("sent {} bytes to the serial console", input->size());
   return event;
 }
 

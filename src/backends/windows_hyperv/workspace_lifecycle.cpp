@@ -62,8 +62,7 @@ Result<LockedWorkspace> lock_workspace(WindowsHost& host, const protocol::Reques
 // leftovers) and record `to`; other states stay as they are.
 Result<Event> end_workspace(WindowsHost& host, const protocol::Request& request, VmEnd how, State to,
                             const std::string& detail) {
-  auto grace = halt_grace(request);
-  if (!grace) return std::unexpected(grace.error());
+  const auto grace = halt_grace(request);
   auto ws = lock_workspace(host, request);
   if (!ws) return std::unexpected(ws.error());
   const auto state = latest_state(ws->store);
@@ -79,7 +78,7 @@ Result<Event> end_workspace(WindowsHost& host, const protocol::Request& request,
     return record(ws->store, make_event(request, State::unknown, "no events recorded"));
   }
   if (is_active(state)) record(ws->store, make_event(request, State::stopping, detail));
-  auto ended = end_vm(host, ws->store, ws->vm, how, *grace);
+  auto ended = end_vm(host, ws->store, ws->vm, how, grace);
   std::string final_detail = detail;
   if (!ended) final_detail += " (teardown: " + ended.error().message + ")";
   return record(ws->store, make_event(request, to, final_detail));
