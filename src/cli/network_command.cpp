@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/workspace_client.hpp"
 #include "common/atomic_file.hpp"
+#include "net/network_plan.hpp"
 #include "protocol/json_codec.hpp"
 
 namespace microagent::cli {
@@ -23,53 +24,60 @@ Result<json> read_json_file(const std::filesystem::path& path) {
   return j;
 }
 
-// The assignment, plus "source": runtime (what the host set up) or config (asked for, not booted yet).
-Result<json> network_of(const GlobalOptions& global, const std::string& name) {
+// A workspace's network, typed whichever document it comes from.
+struct NetworkView {
+  net::NetworkAssignment assignment;
+  std::string source;          // "runtime" (what the host set up) or "config" (asked for, not booted yet)
+  std::optional<bool> active;  // runtime only: the VM still runs and is not severed
+};
+
+json to_json(const NetworkView& view) {
+  json n = net::assignment_to_json(view.assignment);
+  n["source"] = view.source;
+  if (view.active) n["active"] = *view.active;
+  return n;
+}
+
+Result<NetworkView> network_of(const GlobalOptions& global, const std::string& name) {
   if (auto ok = protocol::validate_runtime_id(name); !ok) return std::unexpected(ok.error());
   const auto dir = std::filesystem::path(absolute_state_dir(global)) / name;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return fail(ErrorCode::not_found, "no workspace named '" + name + "'");
   if (auto runtime = read_json_file(dir / "runtime.json"); runtime && runtime->contains("network")) {
-    json n = (*runtime)["network"];
-    n["source"] = "runtime";
-    n["active"] = !runtime->value("qemuExited", false) && !runtime->contains("severedAt");
-    return n;
+    return NetworkView{net::assignment_from_json((*runtime)["network"]), "runtime",
+                       !runtime->value("qemuExited", false) && !runtime->contains("severedAt")};
   }
-  if (auto config = read_json_file(dir / "config.json"); config && config->contains("network")) {
-    json n = (*config)["network"];
-    n["source"] = "config";
-    return n;
+  if (auto stored = read_json_file(dir / "config.json")) {
+    auto config = protocol::config_from_json(*stored);
+    if (!config) return std::unexpected(config.error());
+    NetworkView view{{}, "config", std::nullopt};
+    view.assignment.mode = config->network.mode;
+    view.assignment.bridge = config->network.interface;
+    view.assignment.forwards = config->network.port_forwards;
+    return view;
   }
   return fail(ErrorCode::not_found, "workspace '" + name + "' has no network recorded yet: start it first");
 }
 
-void print_human(const json& n) {
-  auto text = [&](const char* key) { return n.contains(key) && n[key].is_string() ? n[key].get<std::string>() : ""; };
+void print_human(const NetworkView& view) {
+  const auto& a = view.assignment;
   auto line = [](const char* label, const std::string& value) {
     if (!value.empty()) std::cout << fmt::format("{:<10} {}\n", label, value);
   };
-  line("mode", text("mode"));
-  if (n.contains("address") && !text("address").empty()) {
-    line("address", fmt::format("{}/{}", text("address"), n.value("prefix", 0)));
+  line("mode", a.mode);
+  if (!a.guest_address.empty()) line("address", fmt::format("{}/{}", a.guest_address, a.prefix));
+  line("subnet", a.subnet);
+  line("gateway", a.gateway);
+  std::string dns;
+  for (const auto& d : a.dns) dns += (dns.empty() ? "" : " ") + d;
+  line("dns", dns);
+  line("tap", a.tap);
+  line("bridge", a.bridge);
+  line("mac", a.mac);
+  for (const auto& f : a.forwards) {
+    line("publish", fmt::format("{}:{} -> guest {}/{}", f.host, f.host_port, f.guest_port, f.protocol));
   }
-  line("subnet", text("subnet"));
-  line("gateway", text("gateway"));
-  if (n.contains("dns") && n["dns"].is_array()) {
-    std::string dns;
-    for (const auto& d : n["dns"]) dns += (dns.empty() ? "" : " ") + d.get<std::string>();
-    line("dns", dns);
-  }
-  line("tap", text("tap"));
-  line("bridge", text("bridge").empty() ? text("interface") : text("bridge"));
-  line("mac", text("mac"));
-  const char* forwards_key = n.contains("forwards") ? "forwards" : "portForwards";
-  if (n.contains(forwards_key) && n[forwards_key].is_array()) {
-    for (const auto& f : n[forwards_key]) {
-      line("publish", fmt::format("{}:{} -> guest {}/{}", f.value("host", "127.0.0.1"), f.value("hostPort", 0),
-                                  f.value("guestPort", 0), f.value("protocol", "tcp")));
-    }
-  }
-  if (text("source") == "config") std::cout << "(not started yet: this is the requested configuration)\n";
+  if (view.source == "config") std::cout << "(not started yet: this is the requested configuration)\n";
 }
 
 }  // namespace
@@ -85,7 +93,7 @@ void add_network_command(CLI::App& app, GlobalOptions& global) {
       return;
     }
     if (global.json) {
-      std::cout << network->dump(2) << std::endl;
+      std::cout << to_json(*network).dump(2) << std::endl;
     } else {
       print_human(*network);
     }

@@ -1,6 +1,7 @@
 #include "cli/network_flags.hpp"
 
 #include "net/port_spec.hpp"
+#include "protocol/json_codec.hpp"
 
 namespace microagent::cli {
 
@@ -39,19 +40,20 @@ Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& conf
   if (mode == "isolated" && !flags.publish.empty()) {
     return fail(ErrorCode::invalid_request, "--publish needs a network: an isolated workspace has none");
   }
-  nlohmann::json forwards = nlohmann::json::array();
+  protocol::NetworkSpec network;
+  network.mode = mode;
+  network.interface = interface;
   for (const auto& text : flags.publish) {
     auto forward = net::parse_publish(text);
     if (!forward) return std::unexpected(forward.error());
-    forwards.push_back({{"host", forward->host}, {"hostPort", forward->host_port}, {"guestPort", forward->guest_port},
-                        {"protocol", forward->protocol}, {"exposed", forward->exposed}});
+    network.port_forwards.push_back(*forward);
   }
-  config["network"] = {{"mode", mode}, {"interface", interface}, {"portForwards", forwards}};
+  config["network"] = protocol::to_json(network);
   config.erase("mediation");
   if (flags.mediation) {
     auto spec = net::parse_mediation(*flags.mediation, !flags.mediation_optional);
     if (!spec) return std::unexpected(spec.error());
-    config["mediation"] = {{"port", spec->port}, {"target", spec->target}, {"required", spec->required}};
+    config["mediation"] = protocol::to_json(*spec);
   } else if (flags.mediation_optional) {
     return fail(ErrorCode::invalid_request, "--mediation-optional needs --mediation PORT=HOST:PORT");
   }

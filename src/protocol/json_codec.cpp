@@ -174,17 +174,23 @@ json to_json(const Identity& identity) {
               {"backend", identity.backend}};
 }
 
-json to_json(const WorkspaceConfig& c) {
-  json disks = json::array();
-  for (const auto& d : c.disks) disks.push_back({{"path", d.path}, {"mode", d.mode}, {"mount", d.mount}});
+json to_json(const NetworkSpec& network) {
   json forwards = json::array();
-  for (const auto& f : c.network.port_forwards) {
+  for (const auto& f : network.port_forwards) {
     forwards.push_back({{"host", f.host},
                         {"hostPort", f.host_port},
                         {"guestPort", f.guest_port},
                         {"protocol", f.protocol},
                         {"exposed", f.exposed}});
   }
+  return {{"mode", network.mode}, {"interface", network.interface}, {"portForwards", forwards}};
+}
+
+json to_json(const MediationSpec& m) { return {{"port", m.port}, {"target", m.target}, {"required", m.required}}; }
+
+json to_json(const WorkspaceConfig& c) {
+  json disks = json::array();
+  for (const auto& d : c.disks) disks.push_back({{"path", d.path}, {"mode", d.mode}, {"mount", d.mount}});
   json out{{"stateDir", c.state_dir},
            {"kernelPath", c.kernel_path},
            {"initrdPath", c.initrd_path},
@@ -196,14 +202,12 @@ json to_json(const WorkspaceConfig& c) {
            {"workdir", c.workdir},
            {"user", c.user},
            {"disks", disks},
-           {"network", {{"mode", c.network.mode}, {"interface", c.network.interface}, {"portForwards", forwards}}},
+           {"network", to_json(c.network)},
            {"result", {{"port", c.result_port}}},
            {"outputLimit", c.output_limit},
            {"timeoutSeconds", c.timeout_seconds}};
   if (c.image) out["image"] = {{"reference", c.image->reference}, {"digest", c.image->digest}};
-  if (c.mediation) {
-    out["mediation"] = {{"port", c.mediation->port}, {"target", c.mediation->target}, {"required", c.mediation->required}};
-  }
+  if (c.mediation) out["mediation"] = to_json(*c.mediation);
   return out;
 }
 

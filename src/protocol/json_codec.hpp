@@ -18,6 +18,8 @@ std::optional<Command> command_from_string(std::string_view text);
 Result<void> validate_runtime_id(std::string_view id);
 
 nlohmann::json to_json(const Identity& identity);
+nlohmann::json to_json(const NetworkSpec& network);
+nlohmann::json to_json(const MediationSpec& mediation);
 nlohmann::json to_json(const WorkspaceConfig& config);
 nlohmann::json to_json(const Readiness& readiness);
 nlohmann::json to_json(const Event& event);
