@@ -1,0 +1,14 @@
+#pragma once
+// A request's per-command fields (types.hpp RequestOptions) from its JSON:
+// "verify", "input", options.noCapture, options.graceSeconds (0..600).
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "protocol/types.hpp"
+
+namespace microagent::protocol {
+
+// invalid_request naming the field when one has the wrong type or range.
+Result<RequestOptions> options_from_json(const nlohmann::json& request);
+
+}  // namespace microagent::protocol
