@@ -20,7 +20,12 @@ WineAnswer run_under_wine(const std::filesystem::path& prefix, const std::vector
   std::vector<std::string> argv{kWine};
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnOptions options;
-  options.extra_env = {{"WINEDEBUG", "-all"}, {"WINEPREFIX", prefix.string()}, {"WINEDLLOVERRIDES", "mscoree,mshtml="}};
+  // MICROAGENT_HOME empty: this host's (a Unix path, when set) means nothing
+  // to the Windows programs, which then use %LOCALAPPDATA%\microagent.
+  options.extra_env = {{"WINEDEBUG", "-all"},
+                       {"WINEPREFIX", prefix.string()},
+                       {"WINEDLLOVERRIDES", "mscoree,mshtml="},
+                       {"MICROAGENT_HOME", ""}};
   auto out = run_command(argv, input, options);
   if (!out) {
     answer.err = out.error().message;
