@@ -82,7 +82,10 @@ TEST_F(GuestHttpFetchTest, AServerThatAnswersAtEofReachesAHalfClosedClient) {
 }
 
 TEST_F(GuestHttpFetchTest, ClosedHostPortIsRefusedAtOnce) {
-  const std::uint16_t port = test_port(22);
+  // A port nothing listens on: test_port() of a neighbouring test process can
+  // land on this one's (pids 7 apart), so look further when it is taken.
+  std::uint16_t port = test_port(22);
+  for (int k = 1; k < 20 && tcp_port_open(port); ++k) port = test_port(22 + 100 * k);
   ASSERT_FALSE(tcp_port_open(port)) << "something listens on " << port;
   const std::string p = std::to_string(port);
   // Times are taken inside the guest, so boot time under TCG does not count.
