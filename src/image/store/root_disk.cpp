@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -46,6 +48,22 @@ Result<std::string> run_tool(const std::vector<std::string>& argv) {
   return out->out;
 }
 
+// debugfs exits 0 when a command in its script fails: its stderr says so.
+Result<void> run_debugfs_script(const fs::path& built, const fs::path& script_path, const std::string& script,
+                                std::string_view what) {
+  if (auto written = write_file_durable(script_path, script); !written) return written;
+  SpawnOptions options;
+  options.extra_env["E2FSPROGS_FAKE_TIME"] = kFixedTime;
+  auto out = run_command({"debugfs", "-w", "-f", script_path.string(), built.string()}, {}, options);
+  if (!out) return fail(ErrorCode::host_unavailable, "debugfs is not installed: apt-get install e2fsprogs");
+  const auto errors = debugfs_script_errors(out->err);
+  if (!out->status.success() || !errors.empty()) {
+    return fail(ErrorCode::internal, fmt::format("debugfs could not {} {}: {}", what, built.string(),
+                                                 errors.empty() ? out->status.describe() : errors.front()));
+  }
+  return {};
+}
+
 // The image's devices, FIFOs and setuid/setgid modes, which its host rootfs
 // holds only as stand-ins. An image imported before special-files.json existed
 // has none recorded (its host tree holds the real nodes, which mke2fs copied).
@@ -60,18 +78,52 @@ Result<void> apply_special_files(const fs::path& image_dir, const fs::path& stag
   if (specials->files().empty()) return {};
   auto script = special_files_script(*specials, std::atoll(kFixedTime));
   if (!script) return std::unexpected(script.error());
-  const fs::path script_path = staging / "special-files.debugfs";
-  if (auto written = write_file_durable(script_path, *script); !written) return written;
-  SpawnOptions options;
-  options.extra_env["E2FSPROGS_FAKE_TIME"] = kFixedTime;
-  auto out = run_command({"debugfs", "-w", "-f", script_path.string(), built.string()}, {}, options);
-  if (!out) return fail(ErrorCode::host_unavailable, "debugfs is not installed: apt-get install e2fsprogs");
-  const auto errors = debugfs_script_errors(out->err);
-  if (!out->status.success() || !errors.empty()) {
-    return fail(ErrorCode::internal, fmt::format("debugfs could not make the image's devices, FIFOs and setuid files in "
-                                                 "{}: {}", built.string(), errors.empty() ? out->status.describe() : errors.front()));
+  return run_debugfs_script(built, staging / "special-files.debugfs", *script,
+                            "make the image's devices, FIFOs and setuid files in");
+}
+
+// The inode numbers in use, from dumpe2fs's per-group "Free inodes: a-b, c"
+// lists: every inode of the filesystem not listed as free.
+Result<std::vector<std::uint64_t>> used_inodes(const fs::path& built) {
+  auto listing = run_tool({"dumpe2fs", built.string()});
+  if (!listing) return std::unexpected(listing.error());
+  const auto count_at = listing->find("Inode count:");
+  if (count_at == std::string::npos) return fail(ErrorCode::internal, "dumpe2fs " + built.string() + ": no inode count");
+  const std::uint64_t count = std::strtoull(listing->c_str() + count_at + 12, nullptr, 10);
+  std::vector<bool> free(count + 1, false);
+  constexpr std::string_view kFree = "  Free inodes: ";
+  for (auto at = listing->find(kFree); at != std::string::npos; at = listing->find(kFree, at + 1)) {
+    const char* p = listing->c_str() + at + kFree.size();
+    while (*p >= '0' && *p <= '9') {
+      char* next = nullptr;
+      const std::uint64_t first = std::strtoull(p, &next, 10);
+      std::uint64_t last = first;
+      if (*next == '-') last = std::strtoull(next + 1, &next, 10);
+      for (std::uint64_t ino = first; ino <= last && ino <= count; ++ino) free[ino] = true;
+      p = next;
+      while (*p == ',' || *p == ' ') ++p;
+    }
   }
-  return {};
+  std::vector<std::uint64_t> used;
+  for (std::uint64_t ino = 1; ino <= count; ++ino) {
+    if (!free[ino]) used.push_back(ino);
+  }
+  return used;
+}
+
+// `mke2fs -d` copies each host inode's ctime and atime, which are the time of
+// the import and of the last read: set them to the fixed time, or two imports
+// of one image a second apart give different disks. By inode number, not by
+// path: a name a debugfs script cannot carry (a newline) is covered too.
+Result<void> fix_host_times(const fs::path& built, const fs::path& staging) {
+  auto used = used_inodes(built);
+  if (!used) return std::unexpected(used.error());
+  std::string script = fmt::format("set_current_time @{}\n", kFixedTime);
+  for (const std::uint64_t ino : *used) {
+    if (ino == 1 || (ino >= 3 && ino <= 10)) continue;  // reserved: bad blocks, journal, resize; mke2fs's own times
+    script += fmt::format("sif <{0}> ctime @{1}\nsif <{0}> atime @{1}\n", ino, kFixedTime);
+  }
+  return run_debugfs_script(built, staging / "host-times.debugfs", script, "fix the inode times in");
 }
 
 // debugfs commands that add the guest init and the missing mount points.
@@ -153,6 +205,7 @@ Result<RootDisk> ensure_root_disk(const ImageStore& store, const std::string& di
       !made) {
     return std::unexpected(made.error());
   }
+  if (auto fixed = fix_host_times(built, *staging); !fixed) return std::unexpected(fixed.error());
   // Before the guest init goes in: whatever the image put at its path, ours wins.
   if (auto applied = apply_special_files(record->dir, *staging, built); !applied) return std::unexpected(applied.error());
   const fs::path script = *staging / "inject.debugfs";

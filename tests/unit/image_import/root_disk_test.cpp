@@ -67,6 +67,30 @@ TEST_F(RootDiskTest, ReproducibleWithGuestInitAndMountPoints) {
   run_tool({"e2fsck", "-fn", disk_a->path.string()});
 }
 
+// mke2fs copies the host's ctime (the import's time) and atime (the last
+// read): the disk must hold the fixed time instead, or a second import a
+// second later would give other bytes.
+TEST_F(RootDiskTest, HostInodeTimesDoNotLeakIntoTheDisk) {
+  write_text(tree / "etc/name\nwith-newline", "x");
+  const ImageRecord record = import_into(dir.path() / "state");
+  auto disk = ensure_root_disk(*ImageStore::open(dir.path() / "state"), record.digest, guestinit);
+  ASSERT_TRUE(disk) << disk.error().message;
+  for (const char* path : {"/", "/bin", "/bin/hello", "/etc", "/etc/os-release", "/proc", "/lost+found"}) {
+    const std::string stat = run_tool({"debugfs", "-R", std::string("stat ") + path, disk->path.string()});
+    for (const char* field : {" ctime: 0x5e0be100:", " atime: 0x5e0be100:", "crtime: 0x5e0be100:"}) {
+      EXPECT_NE(stat.find(field), std::string::npos) << path << " lacks" << field << " (2020-01-01):\n" << stat;
+    }
+  }
+  // The newline-named file, which no debugfs path can name: by inode number.
+  const std::string etc = run_tool({"debugfs", "-R", "ls -l /etc", disk->path.string()});
+  const auto line = etc.rfind('\n', etc.find("with-newline"));
+  ASSERT_NE(line, std::string::npos) << etc;
+  const std::string inode = std::to_string(std::stoul(etc.substr(line + 1)));
+  const std::string stat = run_tool({"debugfs", "-R", "stat <" + inode + ">", disk->path.string()});
+  EXPECT_NE(stat.find(" ctime: 0x5e0be100:"), std::string::npos) << stat;
+  run_tool({"e2fsck", "-fn", disk->path.string()});
+}
+
 TEST_F(RootDiskTest, CachedPerGuestInit) {
   const ImageRecord r = import_into(dir.path() / "state");
   auto store = ImageStore::open(dir.path() / "state");
