@@ -46,7 +46,7 @@ class GuestHttpFetchTest : public ::testing::Test {
 
 TEST_F(GuestHttpFetchTest, WgetAndNcFetchTheBodyFromHostLoopback) {
   require_half_close_relay();
-  const std::uint16_t port = test_port(21);
+  const std::uint16_t port = free_port();
   HttpServer server(port, kBody);
   ASSERT_TRUE(server.ok()) << "cannot listen on 127.0.0.1:" << port;
   const std::string p = std::to_string(port);
@@ -70,7 +70,7 @@ TEST_F(GuestHttpFetchTest, WgetAndNcFetchTheBodyFromHostLoopback) {
 
 TEST_F(GuestHttpFetchTest, AServerThatAnswersAtEofReachesAHalfClosedClient) {
   require_half_close_relay();
-  const std::uint16_t port = test_port(23);
+  const std::uint16_t port = free_port();
   // Reads to EOF (the guest's FIN), then answers: everything it sends comes
   // after passt has the guest's FIN, the path Debian 12's passt dropped.
   LoopbackServer server(port, "", [](const std::string& read) { return "got " + std::to_string(read.size()) + " bytes\n"; });
@@ -82,10 +82,7 @@ TEST_F(GuestHttpFetchTest, AServerThatAnswersAtEofReachesAHalfClosedClient) {
 }
 
 TEST_F(GuestHttpFetchTest, ClosedHostPortIsRefusedAtOnce) {
-  // A port nothing listens on: test_port() of a neighbouring test process can
-  // land on this one's (pids 7 apart), so look further when it is taken.
-  std::uint16_t port = test_port(22);
-  for (int k = 1; k < 20 && tcp_port_open(port); ++k) port = test_port(22 + 100 * k);
+  const std::uint16_t port = free_port();  // nothing listens on it
   ASSERT_FALSE(tcp_port_open(port)) << "something listens on " << port;
   const std::string p = std::to_string(port);
   // Times are taken inside the guest, so boot time under TCG does not count.

@@ -47,7 +47,7 @@ class NetworkPublishTest : public ::testing::Test {
 };
 
 TEST_F(NetworkPublishTest, ServesAMebibyteAndAHundredParallelConnectionsByteExact) {
-  const std::uint16_t port = test_port(1);
+  const std::uint16_t port = free_port();
   auto start = run_cli(tmp.path, {"start", "ws", "--publish", std::to_string(port) + ":8080", "--", "sh", "-c", httpd_workload(8080)});
   ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
   ASSERT_TRUE(wait_for_http(port)) << read_text(tmp.path / "ws" / "serial.log");
@@ -93,7 +93,7 @@ TEST_F(NetworkPublishTest, ServesAMebibyteAndAHundredParallelConnectionsByteExac
 }
 
 TEST_F(NetworkPublishTest, KillNineOfQemuLeavesNothingBehind) {
-  const std::uint16_t port = test_port(2);
+  const std::uint16_t port = free_port();
   auto start = run_cli(tmp.path, {"start", "ws", "--publish", std::to_string(port) + ":8080", "--", "sh", "-c", httpd_workload(8080)});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   ASSERT_TRUE(wait_for_http(port));
@@ -109,7 +109,7 @@ TEST_F(NetworkPublishTest, KillNineOfQemuLeavesNothingBehind) {
 }
 
 TEST_F(NetworkPublishTest, ADeadShimIsCleanedUpByTheNextCommand) {
-  const std::uint16_t port = test_port(3);
+  const std::uint16_t port = free_port();
   auto start = run_cli(tmp.path, {"start", "ws", "--publish", std::to_string(port) + ":8080", "--", "sh", "-c", httpd_workload(8080)});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   const json rt = runtime();
@@ -122,7 +122,7 @@ TEST_F(NetworkPublishTest, ADeadShimIsCleanedUpByTheNextCommand) {
 }
 
 TEST_F(NetworkPublishTest, QuarantineSeversListenersAndNetwork) {
-  const std::uint16_t port = test_port(4);
+  const std::uint16_t port = free_port();
   auto start = run_cli(tmp.path, {"start", "ws", "--publish", std::to_string(port) + ":8080", "--", "sh", "-c", httpd_workload(8080)});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   ASSERT_TRUE(wait_for_http(port));
@@ -133,7 +133,7 @@ TEST_F(NetworkPublishTest, QuarantineSeversListenersAndNetwork) {
 }
 
 TEST_F(NetworkPublishTest, HaltAndDeleteLeaveNothingBehind) {
-  const std::uint16_t port = test_port(7);
+  const std::uint16_t port = free_port();
   auto start = run_cli(tmp.path, {"start", "ws", "--publish", std::to_string(port) + ":8080", "--", "sh", "-c", httpd_workload(8080)});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   ASSERT_TRUE(wait_for_http(port));
@@ -169,7 +169,7 @@ TEST_F(NetworkPublishTest, IsolatedWithPublishIsRejectedBeforeAnyRequest) {
 }
 
 TEST_F(NetworkPublishTest, MediationEchoServerAnswersTheGuest) {
-  const std::uint16_t target = test_port(5);
+  const std::uint16_t target = free_port();
   EchoServer echo(target);
   ASSERT_TRUE(echo.ok());
   auto run = run_cli(tmp.path, {"run", "--name", "ws", "--mediation", "2048=127.0.0.1:" + std::to_string(target), "--", "sh", "-c",
@@ -179,7 +179,7 @@ TEST_F(NetworkPublishTest, MediationEchoServerAnswersTheGuest) {
 }
 
 TEST_F(NetworkPublishTest, RequiredMediationFailsStartClosedAndOptionalStarts) {
-  const std::uint16_t target = test_port(6);  // nothing listens here
+  const std::uint16_t target = free_port();  // nothing listens here
   auto start = run_cli(tmp.path, {"start", "ws", "--mediation", "2048=127.0.0.1:" + std::to_string(target)});
   EXPECT_EQ(start.exit_code, 125);
   EXPECT_NE(start.err.find("host_unavailable"), std::string::npos) << start.err;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "common/process.hpp"
 #include "e2e_support.hpp"
@@ -53,7 +54,23 @@ std::string httpd_workload(int guest_port) {
          "httpd -f -p " + std::to_string(guest_port) + " -h /www";
 }
 
-std::uint16_t test_port(int offset) { return static_cast<std::uint16_t>(20000 + (::getpid() % 20000) + offset * 7); }
+std::uint16_t free_port() {
+  static std::set<std::uint16_t> handed_out;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      continue;
+    }
+    const std::uint16_t port = ntohs(addr.sin_port);
+    if (handed_out.insert(port).second) return port;
+  }
+  return 0;
+}
 
 bool tcp_port_open(std::uint16_t port) { return static_cast<bool>(connect_loopback(port)); }
 

@@ -20,8 +20,10 @@ std::string seq_mebibyte();
 // Shell text run in the guest to serve that file on `guest_port` with busybox httpd.
 std::string httpd_workload(int guest_port);
 
-// A port derived from the test process, so parallel test processes never collide.
-std::uint16_t test_port(int offset);
+// A loopback TCP port nothing listened on a moment ago: the kernel picks it
+// (bind to port 0), so parallel test processes do not collide; never the same
+// port twice in one process.
+std::uint16_t free_port();
 bool tcp_port_open(std::uint16_t port);
 
 // A TCP server on 127.0.0.1:port, in a child process (the test's threads and
