@@ -1,7 +1,7 @@
 // microagent connect NAME [--send 'CMD'] [-- CMD ARGS...]: a shell or one
 // command in a running workspace over vsock port 1025. The byte stream goes
 // straight from this process to the guest (never through a supervisor), so the
-// CLI reads the workspace's hybrid vsock socket from runtime.json itself.
+// CLI reads the workspace's hybrid vsock socket from its runtime record itself.
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -10,9 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +20,7 @@
 #include "protocol/json_codec.hpp"
 #include "shim/connect_client.hpp"
 #include "shim/hybrid_vsock.hpp"
+#include "supervisor/runtime_record.hpp"
 
 namespace microagent::cli {
 namespace {
@@ -57,32 +56,23 @@ class RawTerminal {
   bool active_ = false;
 };
 
-// The workspace's hybrid vsock socket, from <state-dir>/<name>/runtime.json.
+// The workspace's hybrid vsock socket, as its runtime.json records it.
 Result<std::filesystem::path> workspace_vsock(const std::string& state_dir, const std::string& name) {
-  if (auto valid = protocol::validate_runtime_id(name); !valid) return std::unexpected(valid.error());
-  const auto dir = std::filesystem::path(state_dir) / name;
-  std::ifstream in(dir / "runtime.json");
-  if (!in) {
-    if (!std::filesystem::exists(dir)) return fail(ErrorCode::not_found, "no workspace named '" + name + "'");
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return std::unexpected(id.error());
+  const supervisor::RuntimeStore store(state_dir, std::move(*id));
+  if (auto ok = store.check_workspace(); !ok) return std::unexpected(ok.error());
+  auto runtime = supervisor::read_runtime_record(store);
+  if (!runtime) return std::unexpected(runtime.error());
+  if (!*runtime) {
     return fail(ErrorCode::conflict, "workspace '" + name + "' is not running (it has no runtime.json): start it first");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  json runtime = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (runtime.is_discarded() || !runtime.is_object()) {
-    return fail(ErrorCode::internal, (dir / "runtime.json").string() + " is not valid JSON");
-  }
-  const bool exited = runtime.value("qemuExited", false);
-  bool alive = !exited;
-  if (auto pid = runtime.find("qemuPid"); alive && pid != runtime.end() && pid->is_number_integer()) {
-    alive = ::kill(pid->get<pid_t>(), 0) == 0;
-  }
-  auto sockets = runtime.find("sockets");
-  if (!alive || sockets == runtime.end() || !sockets->is_object() || !sockets->contains("vsock") ||
-      !(*sockets)["vsock"].is_string()) {
+  const auto& record = **runtime;
+  const bool alive = !record.qemu_exited && (record.qemu_pid <= 0 || ::kill(record.qemu_pid, 0) == 0);
+  if (!alive || !record.sockets || record.sockets->vsock.empty()) {
     return fail(ErrorCode::conflict, "workspace '" + name + "' is not running: start it first");
   }
-  return std::filesystem::path((*sockets)["vsock"].get<std::string>());
+  return std::filesystem::path(record.sockets->vsock);
 }
 
 int run_connect(const GlobalOptions& global, const ConnectOptions& options) {

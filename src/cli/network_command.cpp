@@ -10,19 +10,12 @@
 #include "common/atomic_file.hpp"
 #include "net/network_plan.hpp"
 #include "protocol/json_codec.hpp"
+#include "supervisor/runtime_record.hpp"
 
 namespace microagent::cli {
 namespace {
 
 using nlohmann::json;
-
-Result<json> read_json_file(const std::filesystem::path& path) {
-  auto text = read_file(path);
-  if (!text) return std::unexpected(text.error());
-  auto j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(ErrorCode::internal, path.string() + " is not a JSON object");
-  return j;
-}
 
 // A workspace's network, typed whichever document it comes from.
 struct NetworkView {
@@ -39,16 +32,16 @@ json to_json(const NetworkView& view) {
 }
 
 Result<NetworkView> network_of(const GlobalOptions& global, const std::string& name) {
-  if (auto ok = protocol::validate_runtime_id(name); !ok) return std::unexpected(ok.error());
-  const auto dir = std::filesystem::path(absolute_state_dir(global)) / name;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return fail(ErrorCode::not_found, "no workspace named '" + name + "'");
-  if (auto runtime = read_json_file(dir / "runtime.json"); runtime && runtime->contains("network")) {
-    return NetworkView{net::assignment_from_json((*runtime)["network"]), "runtime",
-                       !runtime->value("qemuExited", false) && !runtime->contains("severedAt")};
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return std::unexpected(id.error());
+  const supervisor::RuntimeStore store(absolute_state_dir(global), std::move(*id));
+  if (auto ok = store.check_workspace(); !ok) return std::unexpected(ok.error());
+  if (auto runtime = supervisor::read_runtime_record(store); runtime && *runtime && (*runtime)->network) {
+    const auto& record = **runtime;
+    return NetworkView{record.network->assignment, "runtime", !record.qemu_exited && record.severed_at.empty()};
   }
-  if (auto stored = read_json_file(dir / "config.json")) {
-    auto config = protocol::config_from_json(*stored);
+  if (auto stored = store.read_document(store.config_path()); stored && *stored) {
+    auto config = protocol::config_from_json(**stored);
     if (!config) return std::unexpected(config.error());
     NetworkView view{{}, "config", std::nullopt};
     view.assignment.mode = config->network.mode;

@@ -51,11 +51,11 @@ Result<nlohmann::json> request_from_options(const std::string& command, const Gl
     volumes.push_back(*volume);
   }
   // The name becomes a path below the state dir: check it before building anything there.
-  if (auto ok = protocol::validate_runtime_id(name); !ok) {
-    return fail(ErrorCode::invalid_request, "--name '" + name + "': " + ok.error().message);
-  }
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return fail(ErrorCode::invalid_request, "--name '" + name + "': " + id.error().message);
 
   const auto state_dir = std::filesystem::absolute(global.state_dir).lexically_normal();
+  const supervisor::RuntimeStore store(state_dir, std::move(*id));
   if (!options.image.empty()) {
     auto guest_init = find_guest_init();
     if (!guest_init) return std::unexpected(guest_init.error());
@@ -78,7 +78,7 @@ Result<nlohmann::json> request_from_options(const std::string& command, const Gl
   }
   // A foreground run starts from fresh copies; a started workspace keeps its volumes.
   const bool foreground = command == "run";
-  auto built = build_volume_disks(volumes, foreground ? run_volumes_dir(state_dir, name) : volumes_dir(state_dir, name),
+  auto built = build_volume_disks(volumes, foreground ? run_volumes_dir(store) : volumes_dir(store),
                                   !foreground);
   if (!built) return std::unexpected(built.error());
   input.disks.insert(input.disks.end(), built->begin(), built->end());

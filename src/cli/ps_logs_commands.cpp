@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/workspace_client.hpp"
 #include "protocol/json_codec.hpp"
+#include "supervisor/runtime_store.hpp"
 
 namespace microagent::cli {
 
@@ -48,11 +49,17 @@ void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
   add_workspace_name(logs, *name);
   logs->add_flag("--follow,-f", *follow, "Keep printing while the workspace runs");
   logs->callback([&global, name, follow] {
-    const auto path = std::filesystem::path(absolute_state_dir(global)) / *name / "serial.log";
-    if (!std::filesystem::exists(std::filesystem::path(absolute_state_dir(global)) / *name)) {
-      global.exit_code = report_error(global, "not_found", "no workspace named '" + *name + "'");
+    auto id = protocol::RuntimeId::parse(*name);  // the parser's check already held: a second look costs nothing
+    if (!id) {
+      global.exit_code = report_error(global, "invalid_request", id.error().message);
       return;
     }
+    const supervisor::RuntimeStore store(absolute_state_dir(global), std::move(*id));
+    if (auto ok = store.check_workspace(); !ok) {
+      global.exit_code = report_error(global, std::string(to_string(ok.error().code)), ok.error().message);
+      return;
+    }
+    const auto path = store.serial_log_path();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     char buf[65536];
     for (;;) {

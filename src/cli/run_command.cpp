@@ -104,8 +104,11 @@ int run(GlobalOptions& global, const RunOptions& options) {
       std::error_code ignored;
       if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
     }
-  } volume_cleanup{options.volumes.empty() || !protocol::validate_runtime_id(name) ? std::filesystem::path{}
-                                           : run_volumes_dir(std::filesystem::absolute(global.state_dir).lexically_normal(), name)};
+  } volume_cleanup{[&] {
+    auto id = protocol::RuntimeId::parse(name);
+    if (options.volumes.empty() || !id) return std::filesystem::path{};
+    return run_volumes_dir(supervisor::RuntimeStore(std::filesystem::absolute(global.state_dir).lexically_normal(), *id));
+  }()};
   auto request = request_from_options("run", global, options, name);
   if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
   auto response = call_supervisor(*supervisor, *request);

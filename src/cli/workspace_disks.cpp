@@ -40,12 +40,10 @@ std::vector<std::string> workspaces_using_image(const std::filesystem::path& sta
   return users;
 }
 
-std::filesystem::path volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace) {
-  return state_dir / "workspaces" / workspace / "volumes";
-}
+std::filesystem::path volumes_dir(const supervisor::RuntimeStore& store) { return store.workspace_dir() / "volumes"; }
 
-std::filesystem::path run_volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace) {
-  return state_dir / "tmp" / fmt::format("run-volumes-{}-{}", workspace, ::getpid());
+std::filesystem::path run_volumes_dir(const supervisor::RuntimeStore& store) {
+  return store.state_dir() / "tmp" / fmt::format("run-volumes-{}-{}", store.runtime_id(), ::getpid());
 }
 
 Result<std::vector<DiskFlag>> build_volume_disks(const std::vector<DiskFlag>& volumes, const std::filesystem::path& dir,

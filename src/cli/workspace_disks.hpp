@@ -9,6 +9,7 @@
 #include "cli/disk_flags.hpp"
 #include "common/error.hpp"
 #include "image/oci/image_config.hpp"
+#include "supervisor/runtime_store.hpp"
 
 namespace microagent::cli {
 
@@ -30,8 +31,8 @@ Result<SelectedImage> select_image(const std::filesystem::path& state_dir, const
 // backed by its root disk: removing the image would break them).
 std::vector<std::string> workspaces_using_image(const std::filesystem::path& state_dir, const std::string& digest);
 
-std::filesystem::path volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace);
-std::filesystem::path run_volumes_dir(const std::filesystem::path& state_dir, const std::string& workspace);
+std::filesystem::path volumes_dir(const supervisor::RuntimeStore& store);
+std::filesystem::path run_volumes_dir(const supervisor::RuntimeStore& store);
 
 // One disk per volume: built from its directory unless `reuse` and already
 // there (a started workspace keeps what the guest wrote across halt/start).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "protocol/runtime_id.hpp"
 #include "protocol/types.hpp"
 
 namespace microagent::protocol {
@@ -13,9 +14,6 @@ std::string_view to_string(State state);
 std::optional<State> state_from_string(std::string_view text);
 std::string_view to_string(Command command);
 std::optional<Command> command_from_string(std::string_view text);
-
-// 1-63 chars of [a-z0-9][a-z0-9_.-]*: no path can escape the state dir.
-Result<void> validate_runtime_id(std::string_view id);
 
 nlohmann::json to_json(const Identity& identity);
 nlohmann::json to_json(const NetworkSpec& network);

@@ -9,8 +9,8 @@ namespace microagent::supervisor {
 
 using nlohmann::json;
 
-RuntimeStore::RuntimeStore(std::filesystem::path state_dir, std::string runtime_id)
-    : state_dir_(std::move(state_dir)), runtime_id_(std::move(runtime_id)) {}
+RuntimeStore::RuntimeStore(std::filesystem::path state_dir, protocol::RuntimeId id)
+    : state_dir_(std::move(state_dir)), id_(std::move(id)) {}
 
 namespace {
 
@@ -28,13 +28,13 @@ Result<void> RuntimeStore::check_workspace() const {
   std::error_code ec;
   const auto status = std::filesystem::symlink_status(dir(), ec);
   if (ec || !std::filesystem::exists(status)) {
-    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id_ + "'");
+    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id() + "'");
   }
   if (std::filesystem::is_symlink(status)) {
-    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id_ + "': " + dir().string() +
+    return fail(ErrorCode::not_found, "no workspace named '" + runtime_id() + "': " + dir().string() +
                                           " is a symlink, which microagent never creates; it is left alone");
   }
-  const std::string foreign = "no workspace named '" + runtime_id_ + "': " + dir().string() +
+  const std::string foreign = "no workspace named '" + runtime_id() + "': " + dir().string() +
                               " was not created by microagent (no " + kMarkerName + " marker); it is left alone";
   if (!std::filesystem::is_directory(status)) return fail(ErrorCode::not_found, foreign);
   // The marker itself must be a plain file: a symlink could point anywhere.
@@ -43,7 +43,7 @@ Result<void> RuntimeStore::check_workspace() const {
   }
   auto text = read_file(marker_path());
   const json marker = text ? json::parse(*text, nullptr, false) : json();
-  if (marker.is_discarded() || marker != marker_for(runtime_id_)) return fail(ErrorCode::not_found, foreign);
+  if (marker.is_discarded() || marker != marker_for(runtime_id())) return fail(ErrorCode::not_found, foreign);
   return {};
 }
 
@@ -51,8 +51,8 @@ bool RuntimeStore::exists() const { return check_workspace().has_value(); }
 
 Result<void> RuntimeStore::create() {
   for (const char* reserved : kReservedNames) {
-    if (runtime_id_ == reserved) {
-      return fail(ErrorCode::invalid_request, "'" + runtime_id_ + "' is reserved for the state dir's own use: pick another name");
+    if (runtime_id() == reserved) {
+      return fail(ErrorCode::invalid_request, "'" + runtime_id() + "' is reserved for the state dir's own use: pick another name");
     }
   }
   if (auto ok = ensure_directory(lock_path().parent_path(), 0700); !ok) return ok;
@@ -75,7 +75,7 @@ Result<void> RuntimeStore::create() {
     }
     std::filesystem::permissions(dir(), std::filesystem::perms::owner_all, ec);
   }
-  return write_file_atomic(marker_path(), marker_for(runtime_id_).dump() + "\n", 0600);
+  return write_file_atomic(marker_path(), marker_for(runtime_id()).dump() + "\n", 0600);
 }
 
 Result<FileLock> RuntimeStore::lock() const {

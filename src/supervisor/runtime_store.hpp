@@ -10,29 +10,31 @@
 
 #include "common/error.hpp"
 #include "common/file_lock.hpp"
+#include "protocol/runtime_id.hpp"
 #include "protocol/types.hpp"
 
 namespace microagent::supervisor {
 
 class RuntimeStore {
  public:
-  // The runtime ID must already be validated (protocol::validate_runtime_id).
-  RuntimeStore(std::filesystem::path state_dir, std::string runtime_id);
+  // A RuntimeId is valid by construction: dir() is always one level under state_dir.
+  RuntimeStore(std::filesystem::path state_dir, protocol::RuntimeId id);
 
   const std::filesystem::path& state_dir() const { return state_dir_; }
-  const std::string& runtime_id() const { return runtime_id_; }
-  std::filesystem::path dir() const { return state_dir_ / runtime_id_; }
+  const protocol::RuntimeId& id() const { return id_; }
+  const std::string& runtime_id() const { return id_.str(); }
+  std::filesystem::path dir() const { return state_dir_ / runtime_id(); }
   std::filesystem::path event_path() const { return dir() / "event.json"; }
   std::filesystem::path events_path() const { return dir() / "events.json"; }
   std::filesystem::path runtime_path() const { return dir() / "runtime.json"; }
   std::filesystem::path result_path() const { return dir() / "result.json"; }
   std::filesystem::path serial_log_path() const { return dir() / "serial.log"; }
   std::filesystem::path serial_in_path() const { return dir() / "serial.in"; }
-  std::filesystem::path workspace_dir() const { return state_dir_ / "workspaces" / runtime_id_; }
+  std::filesystem::path workspace_dir() const { return state_dir_ / "workspaces" / runtime_id(); }
   // Locks live outside the runtime dir so `delete` can remove the dir while holding one.
-  std::filesystem::path lock_path() const { return state_dir_ / "locks" / (runtime_id_ + ".lock"); }
+  std::filesystem::path lock_path() const { return state_dir_ / "locks" / (runtime_id() + ".lock"); }
   // Held only around one event write: the shim records while a command holds lock().
-  std::filesystem::path record_lock_path() const { return state_dir_ / "locks" / (runtime_id_ + ".record.lock"); }
+  std::filesystem::path record_lock_path() const { return state_dir_ / "locks" / (runtime_id() + ".record.lock"); }
   // What a lifecycle command asked of a running VM (halt, stop, kill, quarantine): the
   // shim reads it when the VM exits to record the right final state.
   std::filesystem::path intent_path() const { return dir() / "intent.json"; }
@@ -70,7 +72,7 @@ class RuntimeStore {
 
  private:
   std::filesystem::path state_dir_;
-  std::string runtime_id_;
+  protocol::RuntimeId id_;
 };
 
 }  // namespace microagent::supervisor

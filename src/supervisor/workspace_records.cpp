@@ -4,8 +4,11 @@ namespace microagent::supervisor {
 
 using protocol::State;
 
-RuntimeStore store_for(const protocol::Request& request) {
-  return RuntimeStore(request.config->state_dir, request.identity->runtime_id);
+Result<RuntimeStore> store_for(const protocol::Request& request) {
+  if (!request.identity || !request.config) return fail(ErrorCode::invalid_request, "identity and config are required");
+  auto id = protocol::RuntimeId::parse(request.identity->runtime_id);
+  if (!id) return std::unexpected(id.error());
+  return RuntimeStore(request.config->state_dir, std::move(*id));
 }
 
 Result<protocol::Event> record(const RuntimeStore& store, protocol::Event event) {

@@ -10,8 +10,9 @@
 
 namespace microagent::supervisor {
 
-// The request's workspace (identity and config.stateDir are validated already).
-RuntimeStore store_for(const protocol::Request& request);
+// The request's workspace: invalid_request when it has no identity or config,
+// or its runtimeID is not one (the codec refuses those already).
+Result<RuntimeStore> store_for(const protocol::Request& request);
 
 // Appends the event to the history, makes it the latest, and returns it.
 Result<protocol::Event> record(const RuntimeStore& store, protocol::Event event);

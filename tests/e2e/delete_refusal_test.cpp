@@ -53,7 +53,7 @@ TEST_F(DeleteRefusalTest, ASymlinkToADirectoryIsRefusedAndItsTargetKept) {
 
   // Even a symlink to a genuine workspace of another state dir.
   TempDir other;
-  supervisor::RuntimeStore real(other.path, "real");
+  supervisor::RuntimeStore real(other.path, protocol::RuntimeId::parse("real").value());
   ASSERT_TRUE(real.create());
   fs::create_symlink(real.dir(), tmp.path / "real");
   expect_refused(tmp.path, "real");

@@ -24,6 +24,8 @@
 #include "protocol/json_codec.hpp"
 #include "supervisor/event_factory.hpp"
 #include "supervisor/run_end.hpp"
+#include "supervisor/runtime_record.hpp"
+#include "supervisor/workspace_records.hpp"
 
 namespace microagent::linux_kvm {
 namespace {
@@ -106,7 +108,9 @@ Result<Event> LinuxKvmBackend::check(const protocol::Request& request) {
 Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   const auto& config = *request.config;
   if (config.command.empty()) return fail(ErrorCode::invalid_request, "config.command is required for run");
-  supervisor::RuntimeStore store(config.state_dir, request.identity->runtime_id);
+  auto opened = supervisor::store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  supervisor::RuntimeStore& store = *opened;
   // A foreground run writes into a fresh copy-on-write overlay of the image's
   // root disk, dropped when the run ends: the cached base never changes.
   LaunchDisks disks;
@@ -119,16 +123,19 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
   if (store.exists()) {
-    auto runtime = store.read_runtime();
-    if (runtime && VmHandle::from_runtime(*runtime).qemu_alive()) {
+    auto runtime = supervisor::read_runtime_record(store);
+    if (runtime && *runtime && VmHandle::from_record(**runtime).qemu_alive()) {
       return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running; stop it or pick another name");
     }
   }
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   // Before any event: this supervisor owns the run to its end, and a `ps` or
   // `inspect` meanwhile must see it alive instead of a previous run's dead shim.
-  const json owner{{"backend", kBackendName}, {"supervisorPid", ::getpid()}, {"foreground", true}};
-  if (auto ok = store.write_runtime(owner); !ok) return std::unexpected(ok.error());
+  supervisor::RuntimeRecord runtime;
+  runtime.backend = kBackendName;
+  runtime.supervisor_pid = ::getpid();
+  runtime.foreground = true;
+  if (auto ok = supervisor::write_runtime_record(store, runtime); !ok) return std::unexpected(ok.error());
   // Checked by preflight_network above; nat leases its subnet now.
   auto network = assign_network(config, store.dir().string());
   if (!network) return std::unexpected(network.error());
@@ -180,24 +187,20 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
     record(make_event(request, State::failed, "VM failed to start: " + session.error().message));
     return std::unexpected(session.error());
   }
-  json runtime{{"backend", kBackendName},
-               {"runtimeID", store.runtime_id()},
-               {"supervisorPid", ::getpid()},
-               {"foreground", true},
-               {"qemuPid", (*session)->qemu_pid()},
-               {"qemuArgv", (*session)->qemu_argv()},
-               {"accel", accel.accel},
-               {"accelReason", accel.reason},
-               {"kernelPath", launch.machine.kernel.string()},
-               {"initrdPath", launch.machine.initrd.string()},
-               {"rootfsPath", config.rootfs_path},
-               {"kernelCmdline", launch.machine.kernel_cmdline},
-               {"vsockDevice", "vhost-user (microagent)"},
-               {"sockets", {{"vhostUser", sockets->vhost_user.string()}, {"vsock", sockets->vsock.string()},
-                            {"qmp", sockets->qmp.string()}}},
-               {"network", (*session)->network_json()},
-               {"startedAt", rfc3339_now()}};
-  if (auto ok = store.write_runtime(runtime); !ok) return std::unexpected(ok.error());
+  runtime.runtime_id = store.runtime_id();
+  runtime.qemu_pid = (*session)->qemu_pid();
+  runtime.qemu_argv = (*session)->qemu_argv();
+  runtime.accel = accel.accel;
+  runtime.accel_reason = accel.reason;
+  runtime.kernel_path = launch.machine.kernel.string();
+  runtime.initrd_path = launch.machine.initrd.string();
+  runtime.rootfs_path = config.rootfs_path;
+  runtime.kernel_cmdline = launch.machine.kernel_cmdline;
+  runtime.vsock_device = "vhost-user (microagent)";
+  runtime.sockets = runtime_sockets(*sockets);
+  runtime.network = (*session)->runtime_network();
+  runtime.started_at = rfc3339_now();
+  if (auto ok = supervisor::write_runtime_record(store, runtime); !ok) return std::unexpected(ok.error());
 
   if (auto running = (*session)->wait_until_running(10s); !running) {
     (*session)->terminate(2s);
@@ -220,10 +223,10 @@ Result<Event> LinuxKvmBackend::run(const protocol::Request& request) {
       outcome.detail = "guest sent a malformed result: " + parsed.error().message;
     }
   }
-  runtime["qemuExited"] = true;
-  runtime["exitedAt"] = rfc3339_now();
-  if (outcome.qemu_exit) runtime["qemuExit"] = outcome.qemu_exit->describe();
-  store.write_runtime(runtime);
+  runtime.qemu_exited = true;
+  runtime.exited_at = rfc3339_now();
+  if (outcome.qemu_exit) runtime.qemu_exit = outcome.qemu_exit->describe();
+  supervisor::write_runtime_record(store, runtime);
 
   return supervisor::record_run_end(store, request, kBackendName, result, finished_detail(outcome, result));
 }

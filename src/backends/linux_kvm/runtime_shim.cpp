@@ -21,6 +21,7 @@
 #include "protocol/json_codec.hpp"
 #include "shim/final_state.hpp"
 #include "shim/readiness_tracker.hpp"
+#include "supervisor/runtime_record.hpp"
 #include "supervisor/runtime_store.hpp"
 
 namespace microagent::linux_kvm {
@@ -91,29 +92,28 @@ std::string passt_degraded_detail(pid_t qemu_pid) {
 
 class Shim {
  public:
-  Shim(ShimLaunch launch) : launch_(std::move(launch)), store_(launch_.state_dir, launch_.identity.runtime_id) {}
+  Shim(ShimLaunch launch, supervisor::RuntimeStore store) : launch_(std::move(launch)), store_(std::move(store)) {}
 
   int run() {
     signals_ = shim_signals();
     auto session = VmSession::launch(launch_.vm);
     if (!session) return fail_start("VM failed to start: " + session.error().message);
     session_ = std::move(*session);
-    runtime_ = {{"backend", "linux-kvm"},
-                {"runtimeID", launch_.identity.runtime_id},
-                {"shimPid", ::getpid()},
-                {"qemuPid", session_->qemu_pid()},
-                {"qemuArgv", session_->qemu_argv()},
-                {"accel", launch_.vm.machine.accel},
-                {"accelReason", launch_.accel_reason},
-                {"kernelPath", launch_.vm.machine.kernel.string()},
-                {"initrdPath", launch_.vm.machine.initrd.string()},
-                {"kernelCmdline", launch_.vm.machine.kernel_cmdline},
-                {"vsockDevice", "vhost-user (microagent)"},
-                {"sockets", sockets_to_json(launch_.vm.sockets)},
-                {"network", session_->network_json()},
-                {"startedAt", rfc3339_now()}};
-    store_.write_runtime(runtime_);
-    watch_passt(runtime_["network"]);
+    runtime_.runtime_id = launch_.identity.runtime_id;
+    runtime_.shim_pid = ::getpid();
+    runtime_.qemu_pid = session_->qemu_pid();
+    runtime_.qemu_argv = session_->qemu_argv();
+    runtime_.accel = launch_.vm.machine.accel;
+    runtime_.accel_reason = launch_.accel_reason;
+    runtime_.kernel_path = launch_.vm.machine.kernel.string();
+    runtime_.initrd_path = launch_.vm.machine.initrd.string();
+    runtime_.kernel_cmdline = launch_.vm.machine.kernel_cmdline;
+    runtime_.vsock_device = "vhost-user (microagent)";
+    runtime_.sockets = runtime_sockets(launch_.vm.sockets);
+    runtime_.network = session_->runtime_network();
+    runtime_.started_at = rfc3339_now();
+    supervisor::write_runtime_record(store_, runtime_);
+    watch_passt(runtime_.network->passt_pid);
     if (auto running = session_->wait_until_running(10s); !running) {
       session_->terminate(2s);
       return fail_start(running.error().message);
@@ -171,8 +171,8 @@ class Shim {
         session_->sever();
         readiness_.mediation_ready.ready = false;
         store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
-        runtime_["severedAt"] = rfc3339_now();
-        store_.write_runtime(runtime_);
+        runtime_.severed_at = rfc3339_now();
+        supervisor::write_runtime_record(store_, runtime_);
       } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
         qemu_exit_ = session_->terminate(3s);
       }
@@ -217,9 +217,9 @@ class Shim {
 
   // passt is the session's child (VmNetwork owns and reaps it); a pidfd of our
   // own only tells us when it is gone.
-  void watch_passt(const json& network) {
-    if (!network.contains("passtPid") || !network["passtPid"].is_number_integer()) return;
-    passt_.reset(static_cast<int>(::syscall(SYS_pidfd_open, network["passtPid"].get<pid_t>(), 0)));
+  void watch_passt(pid_t passt_pid) {
+    if (passt_pid <= 0) return;
+    passt_.reset(static_cast<int>(::syscall(SYS_pidfd_open, passt_pid, 0)));
   }
 
   // passt died under a running VM: the guest lost its network, nothing else.
@@ -232,9 +232,8 @@ class Shim {
     pollfd qemu{session_->qemu().pidfd(), POLLIN, 0};
     if (::poll(&qemu, 1, 500) > 0) return;
     const std::string detail = passt_degraded_detail(session_->qemu_pid());
-    json entry = {{"component", "passt"}, {"at", rfc3339_now()}, {"detail", detail}};
-    runtime_["degraded"].push_back(std::move(entry));
-    store_.write_runtime(runtime_);
+    runtime_.degraded.push_back({"passt", rfc3339_now(), detail});
+    supervisor::write_runtime_record(store_, runtime_);
     store_.record(event_for(launch_, protocol::State::running, detail));
   }
 
@@ -253,10 +252,10 @@ class Shim {
     const auto final_state = shim::classify_vm_exit(exit);
     readiness_.guest_ready.ready = readiness_.shell_ready.ready = readiness_.mediation_ready.ready = false;
     store_.write_document(store_.readiness_path(), shim::readiness_to_json(readiness_));
-    runtime_["qemuExited"] = true;
-    runtime_["exitedAt"] = rfc3339_now();
-    if (qemu_exit_) runtime_["qemuExit"] = qemu_exit_->describe();
-    store_.write_runtime(runtime_);
+    runtime_.qemu_exited = true;
+    runtime_.exited_at = rfc3339_now();
+    if (qemu_exit_) runtime_.qemu_exit = qemu_exit_->describe();
+    supervisor::write_runtime_record(store_, runtime_);
     auto event = event_for(launch_, final_state.state,
                            intent_detail.empty() ? final_state.detail : final_state.detail + "; " + intent_detail);
     if (result_) event.result = *result_;
@@ -272,7 +271,7 @@ class Shim {
   protocol::Readiness readiness_;
   std::optional<json> result_;
   std::optional<ExitStatus> qemu_exit_;
-  json runtime_;
+  supervisor::RuntimeRecord runtime_;
 };
 
 }  // namespace
@@ -338,7 +337,13 @@ int run_runtime_shim(const std::string& launch_text) {
     fmt::print(stderr, "microagent shim: {}\n", launch.error().message);
     return 2;
   }
-  Shim shim(std::move(*launch));
+  auto id = protocol::RuntimeId::parse(launch->identity.runtime_id);
+  if (!id) {
+    fmt::print(stderr, "microagent shim: {}\n", id.error().message);
+    return 2;
+  }
+  supervisor::RuntimeStore store(launch->state_dir, std::move(*id));
+  Shim shim(std::move(*launch), std::move(store));
   return shim.run();
 }
 

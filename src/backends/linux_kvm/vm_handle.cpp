@@ -14,23 +14,16 @@
 
 namespace microagent::linux_kvm {
 
-VmHandle VmHandle::from_runtime(const nlohmann::json& runtime) {
+VmHandle VmHandle::from_record(const supervisor::RuntimeRecord& runtime) {
   VmHandle h;
-  auto pid_of = [&](const char* key) -> pid_t {
-    return runtime.contains(key) && runtime[key].is_number_integer() ? runtime[key].get<pid_t>() : 0;
-  };
-  h.shim_pid = pid_of("shimPid");
-  h.qemu_pid = pid_of("qemuPid");
-  h.qemu_exited = runtime.contains("qemuExited") && runtime["qemuExited"].is_boolean() && runtime["qemuExited"].get<bool>();
-  if (runtime.contains("sockets") && runtime["sockets"].is_object()) {
-    const auto& s = runtime["sockets"];
-    auto path_of = [&](const char* key) {
-      return s.contains(key) && s[key].is_string() ? std::filesystem::path(s[key].get<std::string>()) : std::filesystem::path();
-    };
-    h.vhost_user = path_of("vhostUser");
-    h.vsock = path_of("vsock");
-    h.qmp = path_of("qmp");
-    h.serial_in = path_of("serialIn");
+  h.shim_pid = runtime.shim_pid;
+  h.qemu_pid = runtime.qemu_pid;
+  h.qemu_exited = runtime.qemu_exited;
+  if (runtime.sockets) {
+    h.vhost_user = runtime.sockets->vhost_user;
+    h.vsock = runtime.sockets->vsock;
+    h.qmp = runtime.sockets->qmp;
+    h.serial_in = runtime.sockets->serial_in;
   }
   return h;
 }

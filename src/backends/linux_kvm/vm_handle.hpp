@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <optional>
 
-#include <nlohmann/json.hpp>
+#include "supervisor/runtime_record.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -18,7 +18,7 @@ struct VmHandle {
   bool qemu_exited = false;  // the shim recorded the exit
   std::filesystem::path vhost_user, vsock, qmp, serial_in;
 
-  static VmHandle from_runtime(const nlohmann::json& runtime);
+  static VmHandle from_record(const supervisor::RuntimeRecord& runtime);
   bool qemu_alive() const;
   bool shim_alive() const;
 };

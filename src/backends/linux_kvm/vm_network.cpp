@@ -117,12 +117,8 @@ void VmNetwork::detach() {
   }
 }
 
-json VmNetwork::to_json() const {
-  json j = net::assignment_to_json(assignment_);
-  j["runtimeKey"] = runtime_key_;
-  if (passt_) j["passtPid"] = passt_->pid();
-  if (!passt_dir_.empty()) j["passtDir"] = passt_dir_.string();
-  return j;
+supervisor::RuntimeNetwork VmNetwork::record() const {
+  return {assignment_, runtime_key_, passt_ ? passt_->pid() : 0, passt_dir_.string()};
 }
 
 namespace {
@@ -132,22 +128,17 @@ bool is_passt(pid_t pid) {
 }
 }  // namespace
 
-void cleanup_recorded_network(const json& runtime) {
-  if (!runtime.is_object() || !runtime.contains("network") || !runtime["network"].is_object()) return;
-  const json& n = runtime["network"];
-  const auto a = net::assignment_from_json(n);
-  if (n.contains("passtPid") && n["passtPid"].is_number_integer()) {
-    const pid_t pid = n["passtPid"].get<pid_t>();
-    if (pid > 0 && is_passt(pid)) {
-      ::kill(pid, SIGKILL);
-      for (int i = 0; i < 100 && ::kill(pid, 0) == 0 && is_passt(pid); ++i) std::this_thread::sleep_for(10ms);
-    }
+void cleanup_recorded_network(const supervisor::RuntimeNetwork& n) {
+  const auto& a = n.assignment;
+  if (const pid_t pid = n.passt_pid; pid > 0 && is_passt(pid)) {
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 100 && ::kill(pid, 0) == 0 && is_passt(pid); ++i) std::this_thread::sleep_for(10ms);
   }
-  if (n.contains("passtDir") && n["passtDir"].is_string()) net::remove_passt_dir(n["passtDir"].get<std::string>());
+  if (!n.passt_dir.empty()) net::remove_passt_dir(n.passt_dir);
   if (a.mode == "nat") net::remove_nat_rules(a.tap);
   if (a.mode == "nat" || a.mode == "bridged") net::delete_tap(a.tap);
-  if (!a.subnet.empty() && n.contains("runtimeKey") && n["runtimeKey"].is_string()) {
-    if (auto subnet = net::parse_subnet(a.subnet)) net::release_subnet(nat_leases_dir(), n["runtimeKey"], *subnet);
+  if (!a.subnet.empty() && !n.runtime_key.empty()) {
+    if (auto subnet = net::parse_subnet(a.subnet)) net::release_subnet(nat_leases_dir(), n.runtime_key, *subnet);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "common/process.hpp"
 #include "net/network_plan.hpp"
 #include "protocol/types.hpp"
+#include "supervisor/runtime_record.hpp"
 
 namespace microagent::linux_kvm {
 
@@ -46,7 +47,7 @@ class VmNetwork {
   // Tears everything down (idempotent): passt killed, TAP and nft table deleted, lease released.
   void detach();
   // For runtime.json "network": the assignment plus what exists on the host.
-  nlohmann::json to_json() const;
+  supervisor::RuntimeNetwork record() const;  // for runtime.json
 
  private:
   VmNetwork() = default;
@@ -59,8 +60,8 @@ class VmNetwork {
   bool detached_ = false;
 };
 
-// After a shim died: removes what runtime.json's "network" says exists (passt
+// After a shim died: removes what runtime.json's network says exists (passt
 // by pid, TAP, nft table, nat lease). Harmless when it is all gone already.
-void cleanup_recorded_network(const nlohmann::json& runtime);
+void cleanup_recorded_network(const supervisor::RuntimeNetwork& network);
 
 }  // namespace microagent::linux_kvm

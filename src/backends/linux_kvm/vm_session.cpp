@@ -55,6 +55,10 @@ Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir) {
                    short_dir / "serial.in"};
 }
 
+supervisor::RuntimeSockets runtime_sockets(const VmSockets& s) {
+  return {s.vhost_user.string(), s.vsock.string(), s.qmp.string(), s.serial_in.string()};
+}
+
 void remove_sockets(const VmSockets& sockets) {
   std::error_code ec;
   for (const auto& path : {sockets.vhost_user, sockets.qmp, sockets.serial_in, sockets.vsock}) {
@@ -149,8 +153,8 @@ void VmSession::sever() {
   remove_sockets(spec_.sockets);
 }
 
-nlohmann::json VmSession::network_json() const {
-  return network_ ? network_->to_json() : net::assignment_to_json(spec_.network);
+supervisor::RuntimeNetwork VmSession::runtime_network() const {
+  return network_ ? network_->record() : supervisor::RuntimeNetwork{spec_.network, spec_.runtime_key, 0, {}};
 }
 
 

@@ -31,6 +31,8 @@ struct VmSockets {
 Result<VmSockets> plan_sockets(const std::filesystem::path& runtime_dir);
 // Removes every socket file of the plan (and the short directory, if one was used).
 void remove_sockets(const VmSockets& sockets);
+// The plan as runtime.json records it.
+supervisor::RuntimeSockets runtime_sockets(const VmSockets& sockets);
 
 struct VmLaunchSpec {
   QemuMachineSpec machine;  // sockets are filled in by launch()
@@ -87,7 +89,7 @@ class VmSession {
   // their socket files; the VM keeps running until it is stopped.
   void sever();
   // runtime.json "network": mode, addresses, TAP/passt, forwards.
-  nlohmann::json network_json() const;
+  supervisor::RuntimeNetwork runtime_network() const;
   bool mediation_listening() const { return mediation_listening_; }
 
  private:

@@ -25,6 +25,7 @@
 #include "shim/hybrid_vsock.hpp"
 #include "shim/readiness_tracker.hpp"
 #include "supervisor/event_factory.hpp"
+#include "supervisor/runtime_record.hpp"
 #include "supervisor/runtime_store.hpp"
 #include "supervisor/workspace_records.hpp"
 
@@ -50,21 +51,26 @@ Event event_for(const protocol::Request& request, State state, std::string detai
 // Only a directory RuntimeStore::create() marked: never a symlink or a stranger's directory.
 Result<void> require_exists(const RuntimeStore& store) { return store.check_workspace(); }
 
-VmHandle handle_of(const RuntimeStore& store) {
-  auto runtime = store.read_runtime();
-  return VmHandle::from_runtime(runtime ? *runtime : json::object());
+// runtime.json as recorded; an empty record when it is absent or unreadable.
+supervisor::RuntimeRecord runtime_of(const RuntimeStore& store) {
+  auto runtime = supervisor::read_runtime_record(store);
+  return runtime && *runtime ? **runtime : supervisor::RuntimeRecord{};
 }
 
-pid_t recorded_pid(const json& runtime, const char* key) {
-  return runtime.contains(key) && runtime[key].is_number_integer() ? runtime[key].get<pid_t>() : 0;
+VmHandle handle_of(const RuntimeStore& store) { return VmHandle::from_record(runtime_of(store)); }
+
+// What the recorded network left on the host (passt, TAP, nft table, lease), removed.
+void cleanup_network_of(const RuntimeStore& store) {
+  if (const auto runtime = runtime_of(store); runtime.network) cleanup_recorded_network(*runtime.network);
 }
 
 // Who answers for an active workspace's VM, and whether it is still there to:
 // a foreground run's supervisor for the whole run, a starting supervisor until
 // the shim's first runtime.json, else the runtime shim. nullopt: the owner is alive.
-std::optional<std::string> dead_owner(const json& runtime, const VmHandle& vm, std::optional<State> state) {
-  const pid_t supervisor = recorded_pid(runtime, "supervisorPid");
-  if (runtime.value("foreground", false)) {
+std::optional<std::string> dead_owner(const supervisor::RuntimeRecord& runtime, const VmHandle& vm,
+                                      std::optional<State> state) {
+  const pid_t supervisor = runtime.supervisor_pid;
+  if (runtime.foreground) {
     if (process_alive(supervisor)) return std::nullopt;
     return fmt::format("foreground run's supervisor (pid {}) exited without recording the run's end", supervisor);
   }
@@ -84,9 +90,8 @@ void reconcile(const RuntimeStore& store, const protocol::Request& request) {
   if (!store.exists()) return;
   const auto state = latest_state(store);
   if (!is_active(state)) return;
-  auto read = store.read_runtime();
-  const json runtime = read ? *read : json::object();
-  const VmHandle vm = VmHandle::from_runtime(runtime);
+  const auto runtime = runtime_of(store);
+  const VmHandle vm = VmHandle::from_record(runtime);
   auto why = dead_owner(runtime, vm, state);
   if (!why) return;
   if (vm.qemu_alive()) {
@@ -94,7 +99,7 @@ void reconcile(const RuntimeStore& store, const protocol::Request& request) {
     wait_for_exit(vm.qemu_pid, 2s);
     *why += fmt::format("; QEMU (pid {}) killed", vm.qemu_pid);
   }
-  cleanup_recorded_network(runtime);
+  if (runtime.network) cleanup_recorded_network(*runtime.network);
   if (!vm.vsock.empty()) remove_sockets({vm.vhost_user, vm.vsock, vm.qmp, vm.serial_in});
   store.record(event_for(request, State::failed, *why));
 }
@@ -107,7 +112,9 @@ struct LockedWorkspace {
 };
 
 Result<LockedWorkspace> lock_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
@@ -129,7 +136,7 @@ Result<Event> await_final_event(const RuntimeStore& store, const protocol::Reque
   auto latest = store.latest();
   if (latest && *latest && !is_active((*latest)->state)) return **latest;
   // The shim is gone without a word (killed with the VM): clean up after it and record it ourselves.
-  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
+  cleanup_network_of(store);
   return record(store, event_for(request, fallback.state, fallback.detail));
 }
 
@@ -157,7 +164,9 @@ bool ask_guest_to_halt(const VmHandle& vm, std::chrono::seconds grace) {
 }  // namespace
 
 Result<Event> prepare_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   // Checked before the lock: a request the host refuses leaves no trace in the state dir.
   const auto disks = started_disks(store, *request.config);
   if (auto ok = plan_guest_launch(*request.config, guest_config_for(*request.config), disks); !ok) {
@@ -181,7 +190,9 @@ Result<Event> prepare_workspace(const protocol::Request& request) {
 }
 
 Result<Event> start_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   const auto& config = *request.config;
   GuestConfig guest = guest_config_for(config);
   guest.keep_alive = true;
@@ -236,7 +247,9 @@ Result<Event> start_workspace(const protocol::Request& request) {
   launch.vm.mediation = config.mediation;
 
   // A fresh runtime.json names who is starting the VM until the shim replaces it.
-  if (auto ok = store.write_runtime({{"backend", "linux-kvm"}, {"supervisorPid", ::getpid()}}); !ok) {
+  supervisor::RuntimeRecord starter;
+  starter.supervisor_pid = ::getpid();
+  if (auto ok = supervisor::write_runtime_record(store, starter); !ok) {
     return std::unexpected(ok.error());
   }
   if (auto ok = store.record(event_for(request, State::starting, "starting VM (accel " + accel.accel + ")")); !ok) {
@@ -262,7 +275,9 @@ Result<Event> start_workspace(const protocol::Request& request) {
 }
 
 Result<Event> inspect_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
   reconcile(store, request);
   auto latest = store.latest();
@@ -399,7 +414,7 @@ Result<Event> delete_workspace(const protocol::Request& request) {
     return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is running: stop or kill it first");
   }
   Event event = event_for(request, State::unknown, "deleted");
-  if (auto runtime = store.read_runtime()) cleanup_recorded_network(*runtime);
+  cleanup_network_of(store);
   if (!vm.vsock.empty()) remove_sockets({vm.vhost_user, vm.vsock, vm.qmp, vm.serial_in});
   std::error_code ec;
   std::filesystem::remove_all(store.dir(), ec);
@@ -411,7 +426,9 @@ Result<Event> delete_workspace(const protocol::Request& request) {
 }
 
 Result<Event> console_workspace(const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (auto ok = require_exists(store); !ok) return std::unexpected(ok.error());
   reconcile(store, request);
   const VmHandle vm = handle_of(store);

@@ -12,6 +12,7 @@
 #include "common/guest_wire.hpp"
 #include "supervisor/event_factory.hpp"
 #include "supervisor/run_end.hpp"
+#include "supervisor/workspace_records.hpp"
 #include "supervisor/runtime_store.hpp"
 
 namespace microagent::windows_hyperv {
@@ -33,7 +34,9 @@ Result<Event> run_foreground(WindowsHost& host, const protocol::Request& request
   if (config.command.empty()) return fail(ErrorCode::invalid_request, "config.command is required for run");
   if (auto ok = preflight_vm(host, config); !ok) return std::unexpected(ok.error());
 
-  supervisor::RuntimeStore store(config.state_dir, request.identity->runtime_id);
+  auto opened = supervisor::store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  supervisor::RuntimeStore& store = *opened;
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
   if (store.exists() && vm_alive(host, read_vm_record(store))) {

@@ -9,8 +9,9 @@
 namespace microagent::windows_hyperv {
 
 Result<ConnectTarget> connect_target(const std::filesystem::path& state_dir, const std::string& name) {
-  if (auto valid = protocol::validate_runtime_id(name); !valid) return std::unexpected(valid.error());
-  supervisor::RuntimeStore store(state_dir, name);
+  auto runtime_id = protocol::RuntimeId::parse(name);
+  if (!runtime_id) return std::unexpected(runtime_id.error());
+  supervisor::RuntimeStore store(state_dir, std::move(*runtime_id));
   if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + name + "'");
   const std::string not_running = "workspace '" + name + "' is not running: start it first (microagent start " + name + ")";
   auto latest = store.latest();

@@ -49,7 +49,9 @@ void reconcile(WindowsHost& host, const RuntimeStore& store, const protocol::Req
 }
 
 Result<LockedWorkspace> lock_workspace(WindowsHost& host, const protocol::Request& request) {
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (!store.exists()) return fail(ErrorCode::not_found, "no workspace named '" + store.runtime_id() + "'");
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
@@ -91,7 +93,9 @@ Result<Event> prepare_workspace(WindowsHost& host, const protocol::Request& requ
   const auto& config = *request.config;
   if (auto ok = validate_network(config.network); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_disk_config(config); !ok) return std::unexpected(ok.error());
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());
@@ -110,7 +114,9 @@ Result<Event> prepare_workspace(WindowsHost& host, const protocol::Request& requ
 Result<Event> start_workspace(WindowsHost& host, const protocol::Request& request) {
   const auto& config = *request.config;
   if (auto ok = preflight_vm(host, config); !ok) return std::unexpected(ok.error());
-  auto store = store_for(request);
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  RuntimeStore& store = *opened;
   if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
   auto lock = store.lock();
   if (!lock) return std::unexpected(lock.error());

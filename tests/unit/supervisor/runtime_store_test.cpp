@@ -32,7 +32,7 @@ class RuntimeStoreTest : public ::testing::Test {
 };
 
 TEST_F(RuntimeStoreTest, RecordsHistoryInOrderAndTheLatestEvent) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   ASSERT_TRUE(store.create());
   ASSERT_TRUE(store.record(event(protocol::State::prepared, "a")));
   ASSERT_TRUE(store.record(event(protocol::State::running, "b")));
@@ -48,7 +48,7 @@ TEST_F(RuntimeStoreTest, RecordsHistoryInOrderAndTheLatestEvent) {
 }
 
 TEST_F(RuntimeStoreTest, TornLastHistoryLineIsSkipped) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   ASSERT_TRUE(store.create());
   ASSERT_TRUE(store.record(event(protocol::State::prepared, "a")));
   {
@@ -65,7 +65,7 @@ TEST_F(RuntimeStoreTest, TornLastHistoryLineIsSkipped) {
 }
 
 TEST_F(RuntimeStoreTest, RuntimeAndResultFiles) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   ASSERT_TRUE(store.create());
   auto empty = store.read_runtime();
   ASSERT_TRUE(empty);
@@ -80,7 +80,7 @@ TEST_F(RuntimeStoreTest, RuntimeAndResultFiles) {
 }
 
 TEST_F(RuntimeStoreTest, ConcurrentWritersNeverInterleaveEvents) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   ASSERT_TRUE(store.create());
   constexpr int kWriters = 3, kEach = 40;
   std::vector<pid_t> children;
@@ -112,7 +112,7 @@ TEST_F(RuntimeStoreTest, ConcurrentWritersNeverInterleaveEvents) {
 }
 
 TEST_F(RuntimeStoreTest, LockSerialisesCommands) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   auto first = store.lock();
   ASSERT_TRUE(first);
   // flock is per open file description: a second open in this process contends too.

@@ -25,7 +25,7 @@ class WorkspaceMarkerTest : public ::testing::Test {
 };
 
 TEST_F(WorkspaceMarkerTest, CreateWritesTheMarkerAndMakesAWorkspace) {
-  RuntimeStore store(root, "ws");
+  RuntimeStore store(root, protocol::RuntimeId::parse("ws").value());
   EXPECT_FALSE(store.exists());
   EXPECT_EQ(store.check_workspace().error().code, ErrorCode::not_found);
   ASSERT_TRUE(store.create());
@@ -40,7 +40,7 @@ TEST_F(WorkspaceMarkerTest, CreateWritesTheMarkerAndMakesAWorkspace) {
 TEST_F(WorkspaceMarkerTest, AnUnmarkedDirectoryIsNotAWorkspace) {
   fs::create_directories(root / "victim");
   std::ofstream(root / "victim" / "precious") << "keep me";
-  RuntimeStore store(root, "victim");
+  RuntimeStore store(root, protocol::RuntimeId::parse("victim").value());
   EXPECT_FALSE(store.exists());
   auto why = store.check_workspace();
   ASSERT_FALSE(why);
@@ -56,17 +56,17 @@ TEST_F(WorkspaceMarkerTest, AnUnmarkedDirectoryIsNotAWorkspace) {
 
 TEST_F(WorkspaceMarkerTest, AnEmptyUnmarkedDirectoryIsAdopted) {
   fs::create_directories(root / "empty");
-  RuntimeStore store(root, "empty");
+  RuntimeStore store(root, protocol::RuntimeId::parse("empty").value());
   EXPECT_FALSE(store.exists());
   ASSERT_TRUE(store.create());
   EXPECT_TRUE(store.exists());
 }
 
 TEST_F(WorkspaceMarkerTest, ASymlinkIsNeverAWorkspaceEvenToAMarkedOne) {
-  RuntimeStore real(root, "real");
+  RuntimeStore real(root, protocol::RuntimeId::parse("real").value());
   ASSERT_TRUE(real.create());
   fs::create_symlink(root / "real", root / "link");
-  RuntimeStore link(root, "link");
+  RuntimeStore link(root, protocol::RuntimeId::parse("link").value());
   auto why = link.check_workspace();
   ASSERT_FALSE(why);
   EXPECT_EQ(why.error().code, ErrorCode::not_found);
@@ -77,23 +77,23 @@ TEST_F(WorkspaceMarkerTest, ASymlinkIsNeverAWorkspaceEvenToAMarkedOne) {
   // A symlink to an empty directory is not adopted either.
   fs::create_directories(root / "elsewhere");
   fs::create_symlink(root / "elsewhere", root / "link2");
-  RuntimeStore link2(root, "link2");
+  RuntimeStore link2(root, protocol::RuntimeId::parse("link2").value());
   EXPECT_FALSE(link2.create());
   EXPECT_TRUE(fs::is_empty(root / "elsewhere"));
 }
 
 TEST_F(WorkspaceMarkerTest, MarkerMustBeAPlainFileNamingThisRuntime) {
-  RuntimeStore other(root, "other");
+  RuntimeStore other(root, protocol::RuntimeId::parse("other").value());
   ASSERT_TRUE(other.create());
   // A copied or renamed directory carries another runtime's marker.
   fs::create_directories(root / "copy");
   fs::copy_file(other.marker_path(), root / "copy" / RuntimeStore::kMarkerName);
-  EXPECT_FALSE(RuntimeStore(root, "copy").exists());
+  EXPECT_FALSE(RuntimeStore(root, protocol::RuntimeId::parse("copy").value()).exists());
   // A marker that is a symlink to a genuine one does not count.
   fs::create_directories(root / "linked");
-  RuntimeStore linked(root, "linked");
+  RuntimeStore linked(root, protocol::RuntimeId::parse("linked").value());
   {
-    RuntimeStore donor(root / "donor-state", "linked");
+    RuntimeStore donor(root / "donor-state", protocol::RuntimeId::parse("linked").value());
     ASSERT_TRUE(donor.create());
     fs::create_symlink(donor.marker_path(), linked.marker_path());
   }
@@ -101,12 +101,12 @@ TEST_F(WorkspaceMarkerTest, MarkerMustBeAPlainFileNamingThisRuntime) {
   // Garbage in the marker is not a marker.
   fs::create_directories(root / "garbage");
   std::ofstream(root / "garbage" / RuntimeStore::kMarkerName) << "not json";
-  EXPECT_FALSE(RuntimeStore(root, "garbage").exists());
+  EXPECT_FALSE(RuntimeStore(root, protocol::RuntimeId::parse("garbage").value()).exists());
 }
 
 TEST_F(WorkspaceMarkerTest, ARegularFileNamedLikeTheWorkspaceIsRefused) {
   std::ofstream(root / "file") << "data";
-  RuntimeStore store(root, "file");
+  RuntimeStore store(root, protocol::RuntimeId::parse("file").value());
   EXPECT_FALSE(store.exists());
   EXPECT_FALSE(store.create());
   EXPECT_EQ(*read_file(root / "file"), "data");
@@ -114,7 +114,7 @@ TEST_F(WorkspaceMarkerTest, ARegularFileNamedLikeTheWorkspaceIsRefused) {
 
 TEST_F(WorkspaceMarkerTest, TheStateDirsOwnFoldersAreReservedNames) {
   for (const char* name : {"images", "locks", "workspaces", "cache", "tmp"}) {
-    RuntimeStore store(root, name);
+    RuntimeStore store(root, protocol::RuntimeId::parse(name).value());
     auto created = store.create();
     ASSERT_FALSE(created) << name;
     EXPECT_EQ(created.error().code, ErrorCode::invalid_request) << name;

@@ -67,7 +67,7 @@ class BackendTest : public ::testing::Test {
   }
   supervisor::Response send(const std::string& command) { return send(command, config()); }
 
-  supervisor::RuntimeStore store(const std::string& id = "ws1") const { return supervisor::RuntimeStore(state, id); }
+  supervisor::RuntimeStore store(const std::string& id = "ws1") const { return supervisor::RuntimeStore(state, protocol::RuntimeId::parse(id).value()); }
   nlohmann::json runtime(const std::string& id = "ws1") const {
     auto r = store(id).read_runtime();
     return r ? *r : nlohmann::json::object();

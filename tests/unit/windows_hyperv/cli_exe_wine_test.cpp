@@ -55,7 +55,7 @@ class WineCliTest : public ::testing::Test {
 
   // A workspace whose latest event is `state` (and runtime.json, when given).
   void record(const std::string& name, protocol::State state_now, const json& runtime = nullptr) {
-    supervisor::RuntimeStore store(state, name);
+    supervisor::RuntimeStore store(state, protocol::RuntimeId::parse(name).value());
     ASSERT_TRUE(store.create());
     protocol::Event event;
     event.identity = {"req-test", name, "workload", "windows-hyperv"};

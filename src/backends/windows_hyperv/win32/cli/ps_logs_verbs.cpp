@@ -33,7 +33,9 @@ json inspect_request(const CliContext& context, const std::string& name) {
 std::optional<json> workspace_event(const CliContext& context, const std::string& name) {
   auto response = call_supervisor(find_supervisor(context.supervisor), inspect_request(context, name));
   if (response && response->value("ok", false) && response->contains("event")) return (*response)["event"];
-  supervisor::RuntimeStore store(context.state_dir, name);
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return std::nullopt;
+  supervisor::RuntimeStore store(context.state_dir, std::move(*id));
   auto latest = store.latest();
   if (!latest || !*latest) return std::nullopt;
   json event = protocol::to_json(**latest);
@@ -81,12 +83,13 @@ int run_ps_verb(const CliContext& context) {
 }
 
 int run_logs_verb(const CliContext& context, const std::string& name, bool follow) {
-  if (auto valid = protocol::validate_runtime_id(name); !valid) return report_error(context, valid.error());
-  const auto dir = context.state_dir / name;
-  if (!std::filesystem::exists(dir)) return report_error(context, Error{ErrorCode::not_found, "no workspace named '" + name + "'"});
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return report_error(context, id.error());
+  const supervisor::RuntimeStore store(context.state_dir, std::move(*id));
+  if (auto ok = store.check_workspace(); !ok) return report_error(context, ok.error());
   std::ifstream log;
   auto drain = [&] {
-    if (!log.is_open()) log.open(dir / "serial.log", std::ios::binary);
+    if (!log.is_open()) log.open(store.serial_log_path(), std::ios::binary);
     if (!log.is_open()) return;
     char buffer[65536];
     while (log.read(buffer, sizeof buffer) || log.gcount() > 0) std::cout.write(buffer, log.gcount());
