@@ -70,5 +70,7 @@ void add_image_command(CLI::App& app, GlobalOptions& global);
 
 // Prints an error for humans (or as JSON with --json) and returns kExitMicroagentError.
 int report_error(const GlobalOptions& global, const std::string& code, const std::string& message);
+// The same for an Error: its code and message.
+int report(const GlobalOptions& global, const Error& error);
 
 }  // namespace microagent::cli

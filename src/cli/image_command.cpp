@@ -14,10 +14,6 @@
 namespace microagent::cli {
 namespace {
 
-int report(const GlobalOptions& global, const Error& error) {
-  return report_error(global, std::string(to_string(error.code)), error.message);
-}
-
 std::string human_bytes(std::uint64_t bytes) {
   if (bytes >= (1ull << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ull << 30));
   if (bytes >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1ull << 20));

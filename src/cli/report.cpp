@@ -15,4 +15,8 @@ int report_error(const GlobalOptions& global, const std::string& code, const std
   return kExitMicroagentError;
 }
 
+int report(const GlobalOptions& global, const Error& error) {
+  return report_error(global, std::string(to_string(error.code)), error.message);
+}
+
 }  // namespace microagent::cli

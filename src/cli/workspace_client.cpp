@@ -15,10 +15,6 @@ std::string absolute_state_dir(const GlobalOptions& global) {
   return std::filesystem::absolute(global.state_dir).lexically_normal().string();
 }
 
-int report(const GlobalOptions& global, const Error& error) {
-  return report_error(global, std::string(to_string(error.code)), error.message);
-}
-
 Result<nlohmann::json> workspace_request(const GlobalOptions& global, const std::string& command, const std::string& name,
                                          std::optional<nlohmann::json> config, const nlohmann::json& extra) {
   if (auto routed = check_backend_here(global.backend); !routed) return std::unexpected(routed.error());

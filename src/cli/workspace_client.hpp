@@ -19,9 +19,6 @@ Result<nlohmann::json> workspace_request(const GlobalOptions& global, const std:
 // Prints an event: one line for humans, the JSON with --json.
 void print_event(const GlobalOptions& global, const nlohmann::json& event);
 
-// Reports an Error as the CLI does everywhere; returns the exit code.
-int report(const GlobalOptions& global, const Error& error);
-
 std::string absolute_state_dir(const GlobalOptions& global);
 
 }  // namespace microagent::cli

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "image/kernel_deb.hpp"
+#include "image/archive_error.hpp"
 
 namespace microagent::image {
 namespace {
@@ -15,11 +16,6 @@ struct ArchiveWriteDeleter {
 struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
-
-std::string archive_message(archive* a) {
-  const char* text = archive_error_string(a);
-  return text ? text : "unknown libarchive error";
-}
 
 }  // namespace
 

@@ -18,7 +18,7 @@ namespace {
 std::optional<std::string> digest_in_name(const std::string& path) {
   std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   for (std::string_view ext : {".json", ".tar"}) {
-    if (base.ends_with(ext)) base.resize(base.size() - ext.size());
+    if (base.ends_with(ext)) base.erase(base.size() - ext.size());
   }
   std::string digest = "sha256:" + base;
   return validate_digest(digest) ? std::optional(digest) : std::nullopt;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "image/oci/digest.hpp"
+#include "image/archive_error.hpp"
 
 namespace microagent::image {
 namespace {
@@ -25,11 +26,6 @@ struct ArchiveFree {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
-
-std::string archive_message(archive* a) {
-  const char* text = archive_error_string(a);
-  return text ? text : "unknown libarchive error";
-}
 
 std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
 

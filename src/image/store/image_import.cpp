@@ -42,7 +42,7 @@ std::vector<std::string> names_for(const ImportOptions& options, const std::vect
   std::string stem = options.source.lexically_normal().filename().string();
   if (stem.empty()) stem = options.source.lexically_normal().parent_path().filename().string();
   for (std::string_view ext : {".tar", ".tgz", ".tar.gz"}) {
-    if (stem.ends_with(ext)) stem.resize(stem.size() - ext.size());
+    if (stem.ends_with(ext)) stem.erase(stem.size() - ext.size());
   }
   for (const auto& name : found) {
     std::string ref = name.find_first_of(":/@") == std::string::npos ? stem + ":" + name : name;

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "backends/linux_kvm/vsock/virtio_vsock_spec.hpp"
 
 namespace microagent::linux_kvm {
@@ -24,7 +26,7 @@ template <class T>
 Result<T> payload_as(const std::vector<std::uint8_t>& payload, const char* what) {
   T value{};
   if (payload.size() < sizeof(T)) {
-    return fail(ErrorCode::invalid_request, std::string("vhost-user ") + what + ": short payload");
+    return fail(ErrorCode::invalid_request, fmt::format("vhost-user {}: short payload", what));
   }
   std::memcpy(&value, payload.data(), sizeof(T));
   return value;
