@@ -26,12 +26,7 @@ Result<GuestAssets> default_image_assets() {
   if (::access(image::kHostBusyboxStatic, R_OK) != 0) {
     return fail(ErrorCode::host_unavailable, "busybox-static is not installed: apt-get install busybox-static");
   }
-  image::InitramfsSpec spec;
-  spec.guest_init = *guest_init;
-  spec.modules_dir = kernel->modules_dir;
-  spec.kernel_release = kernel->release;
-  spec.modules = image::kMicrovmModules;
-  spec.busybox = image::kHostBusyboxStatic;
+  const auto spec = image::guest_initramfs_spec(*guest_init, *kernel, image::kMicrovmModules);
   auto initrd = image::cached_initramfs(spec, microagent_home() / "initramfs");
   if (!initrd) return std::unexpected(initrd.error());
   return GuestAssets{kernel->vmlinux, *initrd, kernel->release};

@@ -43,12 +43,7 @@ Result<nlohmann::json> export_windows_artifact(const std::filesystem::path& dest
   auto guest_init = find_guest_init();
   if (!guest_init) return std::unexpected(guest_init.error());
   if (auto ok = ensure_directory(dest); !ok) return std::unexpected(ok.error());
-  image::InitramfsSpec spec;
-  spec.guest_init = *guest_init;
-  spec.modules_dir = artifact->modules_dir;
-  spec.kernel_release = artifact->release;
-  spec.modules = image::kHypervModules;
-  spec.busybox = image::kHostBusyboxStatic;
+  const auto spec = image::guest_initramfs_spec(*guest_init, *artifact, image::kHypervModules);
   if (auto ok = image::write_initramfs(spec, dest / "initrd.img"); !ok) return std::unexpected(ok.error());
   auto vmlinux = read_file(artifact->vmlinux);
   if (!vmlinux) return std::unexpected(vmlinux.error());

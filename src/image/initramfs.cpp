@@ -221,4 +221,15 @@ Result<void> write_initramfs_with_files(const fs::path& base, const std::vector<
   return {};
 }
 
+InitramfsSpec guest_initramfs_spec(const std::filesystem::path& guest_init, const KernelArtifact& kernel,
+                                   std::vector<std::string> modules) {
+  InitramfsSpec spec;
+  spec.guest_init = guest_init;
+  spec.modules_dir = kernel.modules_dir;
+  spec.kernel_release = kernel.release;
+  spec.modules = std::move(modules);
+  spec.busybox = kHostBusyboxStatic;
+  return spec;
+}
+
 }  // namespace microagent::image

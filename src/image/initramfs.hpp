@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "image/kernel_artifact.hpp"
 
 namespace microagent::image {
 
@@ -37,6 +38,11 @@ inline constexpr const char* kInitramfsBusybox = "bin/busybox";
 inline constexpr const char* kHostBusyboxStatic = "/bin/busybox";
 
 // Writes the archive to `out` atomically (temp file beside it, fsync, rename).
+// The default guest's initramfs: our guest init, the host's busybox-static and
+// these modules (kMicrovmModules, kHypervModules) of the kernel artifact.
+InitramfsSpec guest_initramfs_spec(const std::filesystem::path& guest_init, const KernelArtifact& kernel,
+                                   std::vector<std::string> modules);
+
 Result<void> write_initramfs(const InitramfsSpec& spec, const std::filesystem::path& out);
 
 // Hex SHA-256 over every input that shapes the archive; the cache file name.

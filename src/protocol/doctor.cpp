@@ -82,23 +82,4 @@ Result<DoctorReport> doctor_report_from_json(const json& j) {
   return report;
 }
 
-Result<std::optional<std::string>> doctor_state_dir(const Request& request) {
-  if (!request.raw.is_object() || !request.raw.contains("stateDir") || request.raw["stateDir"].is_null()) {
-    return std::optional<std::string>();
-  }
-  const json& value = request.raw["stateDir"];
-  if (!value.is_string()) return fail(ErrorCode::invalid_request, "stateDir must be a string");
-  std::string dir = value.get<std::string>();
-#ifdef _WIN32
-  // A Windows host's state dir: "C:\\...", "\\\\server\\share\\...".
-  const bool absolute = !dir.empty() && std::filesystem::path(dir).is_absolute();
-#else
-  const bool absolute = !dir.empty() && dir.front() == '/';
-#endif
-  if (!absolute || dir.find('\0') != std::string::npos) {
-    return fail(ErrorCode::invalid_request, "stateDir must be an absolute path");
-  }
-  return std::optional<std::string>(std::move(dir));
-}
-
 }  // namespace microagent::protocol

@@ -42,9 +42,4 @@ nlohmann::json to_json(const DoctorReport& report);
 Result<DoctorCheck> doctor_check_from_json(const nlohmann::json& json);
 Result<DoctorReport> doctor_report_from_json(const nlohmann::json& json);
 
-// The `host` request carries no config; doctor reads an optional top-level
-// "stateDir" (absolute) to check the state dir the user will run with.
-// nullopt when absent; invalid_request when not an absolute path.
-Result<std::optional<std::string>> doctor_state_dir(const Request& request);
-
 }  // namespace microagent::protocol

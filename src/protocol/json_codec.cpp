@@ -367,8 +367,12 @@ Result<Request> parse_request(std::string_view text) {
 
   Request request;
   request.command = *command;
-  request.raw = j;
-  if (*command == Command::host) return request;
+  if (*command == Command::host) {
+    auto dir = host_state_dir_from_json(j);
+    if (!dir) return std::unexpected(dir.error());
+    request.options.host_state_dir = std::move(*dir);
+    return request;
+  }
   auto options = options_from_json(j);
   if (!options) return std::unexpected(options.error());
   request.options = *options;

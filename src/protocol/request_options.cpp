@@ -1,5 +1,7 @@
 #include "protocol/request_options.hpp"
 
+#include <filesystem>
+
 #include "protocol/field_reader.hpp"
 
 namespace microagent::protocol {
@@ -30,6 +32,24 @@ Result<RequestOptions> options_from_json(const json& j) {
   }
   if (!top.ok()) return std::unexpected(top.first_error());
   return options;
+}
+
+Result<std::optional<std::string>> host_state_dir_from_json(const json& j) {
+  auto it = j.find("stateDir");
+  if (it == j.end() || it->is_null()) return std::optional<std::string>();
+  const json& value = *it;
+  if (!value.is_string()) return fail(ErrorCode::invalid_request, "stateDir must be a string");
+  std::string dir = value.get<std::string>();
+#ifdef _WIN32
+  // A Windows host's state dir: "C:\\...", "\\\\server\\share\\...".
+  const bool absolute = !dir.empty() && std::filesystem::path(dir).is_absolute();
+#else
+  const bool absolute = !dir.empty() && dir.front() == '/';
+#endif
+  if (!absolute || dir.find('\0') != std::string::npos) {
+    return fail(ErrorCode::invalid_request, "stateDir must be an absolute path");
+  }
+  return std::optional<std::string>(std::move(dir));
 }
 
 }  // namespace microagent::protocol

@@ -107,6 +107,7 @@ struct RequestOptions {
   bool no_capture = false;                   // quarantine: options.noCapture
   bool verify = false;                       // inspect (status): "verify"
   std::optional<std::string> console_input;  // console: "input"
+  std::optional<std::string> host_state_dir; // host (doctor): the top-level "stateDir", absolute
 };
 
 struct Request {
@@ -114,7 +115,6 @@ struct Request {
   std::optional<Identity> identity;
   std::optional<WorkspaceConfig> config;
   RequestOptions options;
-  nlohmann::json raw;  // the request as received (doctor's top-level stateDir)
 };
 
 }  // namespace microagent::protocol

@@ -26,8 +26,4 @@ bool is_active(std::optional<State> state) {
   return state == State::starting || state == State::running || state == State::stopping;
 }
 
-std::chrono::seconds halt_grace(const protocol::Request& request) {
-  return std::chrono::seconds(request.options.grace_seconds);
-}
-
 }  // namespace microagent::supervisor

@@ -23,9 +23,5 @@ std::optional<protocol::State> latest_state(const RuntimeStore& store);
 // A VM is (or is about to be) running: starting, running or stopping.
 bool is_active(std::optional<protocol::State> state);
 
-// A halt request's options.graceSeconds: how long the guest's processes get
-// between SIGTERM and SIGKILL: 2 s when absent (the codec refuses anything
-// but an integer from 0 to 600).
-std::chrono::seconds halt_grace(const protocol::Request& request);
 
 }  // namespace microagent::supervisor

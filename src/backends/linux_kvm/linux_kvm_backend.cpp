@@ -55,9 +55,9 @@ Result<json> LinuxKvmBackend::host_facts() { return host_facts(protocol::Request
 // The facts plus the doctor report: the probe VM runs once, and the accel
 // reported is the one `run` will choose (both go through decide_accel).
 Result<json> LinuxKvmBackend::host_facts(const protocol::Request& request) {
-  auto state_dir = protocol::doctor_state_dir(request);
-  if (!state_dir) return std::unexpected(state_dir.error());
-  const LinuxDoctor doctor = run_linux_doctor(host_doctor_context(state_dir->value_or(default_state_dir().string())),
+  // The state dir the user will run with (the host request's "stateDir").
+  const auto& state_dir = request.options.host_state_dir;
+  const LinuxDoctor doctor = run_linux_doctor(host_doctor_context(state_dir.value_or(default_state_dir().string())),
                                               kBackendName);
   const AccelChoice& accel = doctor.accel;
   utsname uts{};

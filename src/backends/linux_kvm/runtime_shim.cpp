@@ -113,7 +113,7 @@ class Shim {
     runtime_.network = session_->runtime_network();
     runtime_.started_at = rfc3339_now();
     supervisor::write_runtime_record(store_, runtime_);
-    watch_passt(runtime_.network->passt_pid);
+    watch_passt(runtime_.network ? runtime_.network->passt_pid : 0);
     if (auto running = session_->wait_until_running(10s); !running) {
       session_->terminate(2s);
       return fail_start(running.error().message);

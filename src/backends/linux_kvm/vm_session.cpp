@@ -157,7 +157,6 @@ supervisor::RuntimeNetwork VmSession::runtime_network() const {
   return network_ ? network_->record() : supervisor::RuntimeNetwork{spec_.network, spec_.runtime_key, 0, {}};
 }
 
-
 Result<void> VmSession::wait_until_running(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (!device_->front_end_connected()) {

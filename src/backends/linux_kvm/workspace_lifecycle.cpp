@@ -36,7 +36,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
-using supervisor::halt_grace;
 using supervisor::is_active;
 using supervisor::latest_state;
 using supervisor::record;
@@ -308,7 +307,7 @@ Result<Event> inspect_workspace(const protocol::Request& request) {
 }
 
 Result<Event> halt_workspace(const protocol::Request& request) {
-  const auto grace = halt_grace(request);
+  const std::chrono::seconds grace(request.options.grace_seconds);  // options.graceSeconds, 0..600
   auto workspace = lock_workspace(request);
   if (!workspace) return std::unexpected(workspace.error());
   const auto& [store, lock, vm] = *workspace;

@@ -4,6 +4,7 @@
 
 #include "backends/windows_hyperv/doctor_checks.hpp"
 #include "backends/windows_hyperv/hv_constants.hpp"
+#include "backends/windows_hyperv/hv_event.hpp"
 #include "backends/windows_hyperv/network_attachment.hpp"
 #include "backends/windows_hyperv/vm_launch.hpp"
 #include "backends/windows_hyperv/vm_preflight.hpp"
@@ -22,10 +23,6 @@ using protocol::Event;
 using protocol::State;
 
 namespace {
-
-Event make_event(const protocol::Request& request, State state, std::string detail) {
-  return supervisor::event_for(request, kBackendName, state, std::move(detail));
-}
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include "backends/windows_hyperv/doctor_checks.hpp"
 #include "backends/windows_hyperv/hv_constants.hpp"
+#include "backends/windows_hyperv/hv_event.hpp"
 #include "backends/windows_hyperv/network_attachment.hpp"
 #include "backends/windows_hyperv/vm_launch.hpp"
 #include "backends/windows_hyperv/vm_preflight.hpp"
@@ -18,7 +19,6 @@ namespace microagent::windows_hyperv {
 using nlohmann::json;
 using protocol::Event;
 using protocol::State;
-using supervisor::halt_grace;
 using supervisor::is_active;
 using supervisor::latest_state;
 using supervisor::record;
@@ -27,8 +27,19 @@ using supervisor::store_for;
 
 namespace {
 
-Event make_event(const protocol::Request& request, State state, std::string detail) {
-  return supervisor::event_for(request, kBackendName, state, std::move(detail));
+// The request's workspace, made if it is new, locked for one lifecycle change.
+struct HeldWorkspace {
+  RuntimeStore store;
+  FileLock lock;
+};
+
+Result<HeldWorkspace> hold_workspace(const protocol::Request& request) {
+  auto opened = store_for(request);
+  if (!opened) return std::unexpected(opened.error());
+  if (auto ok = opened->create(); !ok) return std::unexpected(ok.error());
+  auto lock = opened->lock();
+  if (!lock) return std::unexpected(lock.error());
+  return HeldWorkspace{std::move(*opened), std::move(*lock)};
 }
 
 struct LockedWorkspace {
@@ -64,7 +75,7 @@ Result<LockedWorkspace> lock_workspace(WindowsHost& host, const protocol::Reques
 // leftovers) and record `to`; other states stay as they are.
 Result<Event> end_workspace(WindowsHost& host, const protocol::Request& request, VmEnd how, State to,
                             const std::string& detail) {
-  const auto grace = halt_grace(request);
+  const std::chrono::seconds grace(request.options.grace_seconds);  // options.graceSeconds, 0..600
   auto ws = lock_workspace(host, request);
   if (!ws) return std::unexpected(ws.error());
   const auto state = latest_state(ws->store);
@@ -93,12 +104,9 @@ Result<Event> prepare_workspace(WindowsHost& host, const protocol::Request& requ
   const auto& config = *request.config;
   if (auto ok = validate_network(config.network); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_disk_config(config); !ok) return std::unexpected(ok.error());
-  auto opened = store_for(request);
-  if (!opened) return std::unexpected(opened.error());
-  RuntimeStore& store = *opened;
-  if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
+  auto held = hold_workspace(request);
+  if (!held) return std::unexpected(held.error());
+  RuntimeStore& store = held->store;
   const auto state = latest_state(store);
   if (state && (is_active(*state) || *state == State::quarantined)) {
     return fail(ErrorCode::conflict, "workspace '" + store.runtime_id() + "' is " +
@@ -114,12 +122,9 @@ Result<Event> prepare_workspace(WindowsHost& host, const protocol::Request& requ
 Result<Event> start_workspace(WindowsHost& host, const protocol::Request& request) {
   const auto& config = *request.config;
   if (auto ok = preflight_vm(host, config); !ok) return std::unexpected(ok.error());
-  auto opened = store_for(request);
-  if (!opened) return std::unexpected(opened.error());
-  RuntimeStore& store = *opened;
-  if (auto ok = store.create(); !ok) return std::unexpected(ok.error());
-  auto lock = store.lock();
-  if (!lock) return std::unexpected(lock.error());
+  auto held = hold_workspace(request);
+  if (!held) return std::unexpected(held.error());
+  RuntimeStore& store = held->store;
   VmRecord previous = read_vm_record(store);
   reconcile(host, store, request, previous);
   const auto state = latest_state(store);

@@ -23,10 +23,8 @@ Result<json> Wsl2Backend::host_facts() { return host_facts(protocol::Request{});
 Result<json> Wsl2Backend::host_facts(const protocol::Request& request) {
   const WslHost host = detect_wsl(context_.root, distro_env_);
   if (auto ok = require_wsl2(host); !ok) return std::unexpected(ok.error());
-  auto state_dir = protocol::doctor_state_dir(request);
-  if (!state_dir) return std::unexpected(state_dir.error());
   linux_kvm::DoctorContext context = context_;
-  if (*state_dir) context.state_dir = **state_dir;
+  if (request.options.host_state_dir) context.state_dir = *request.options.host_state_dir;
   auto doctor = run_wsl2_doctor(context, host);
   if (!doctor) return std::unexpected(doctor.error());
   const auto& accel = doctor->accel;

@@ -4,7 +4,6 @@
 
 #include "common/guest_wire.hpp"
 #include "protocol/json_codec.hpp"
-#include "supervisor/workspace_records.hpp"
 
 namespace microagent::supervisor {
 namespace {
@@ -22,11 +21,12 @@ Result<protocol::Request> halt_with(json options) {
 }
 
 TEST(HaltGrace, TwoSecondsUnlessTheRequestSaysOtherwise) {
-  EXPECT_EQ(halt_grace(*halt_with(nullptr)), 2s);
-  EXPECT_EQ(halt_grace(*halt_with(json::object())), 2s);
-  EXPECT_EQ(halt_grace(*halt_with(json{{"graceSeconds", 30}})), 30s);
-  EXPECT_EQ(halt_grace(*halt_with(json{{"graceSeconds", 0}})), 0s);
-  EXPECT_EQ(halt_grace(*halt_with(json{{"graceSeconds", 600}})), 600s);
+  auto grace = [](json options) { return halt_with(std::move(options))->options.grace_seconds; };
+  EXPECT_EQ(grace(nullptr), 2);
+  EXPECT_EQ(grace(json::object()), 2);
+  EXPECT_EQ(grace(json{{"graceSeconds", 30}}), 30);
+  EXPECT_EQ(grace(json{{"graceSeconds", 0}}), 0);
+  EXPECT_EQ(grace(json{{"graceSeconds", 600}}), 600);
 }
 
 TEST(HaltGrace, AnythingElseIsAnInvalidRequest) {
