@@ -1,6 +1,7 @@
 #pragma once
 // A request's per-command fields (types.hpp RequestOptions) from its JSON:
-// "verify", "input", options.noCapture, options.graceSeconds (0..600).
+// "verify", "input", options.noCapture, options.graceSeconds (0..600); the host
+// request's "stateDir" (doctor) is host_state_dir_from_json.
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"

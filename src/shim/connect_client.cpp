@@ -4,24 +4,21 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <string>
 
+#include "common/connect_session.hpp"
 #include "common/fd_io.hpp"
 #include "common/unique_fd.hpp"
 
 namespace microagent::shim {
 namespace {
 
-namespace wire = connect_wire;
-
-// SIGWINCH -> one byte on a self-pipe, so the poll loop wakes. One session at a
+// SIGWINCH -> one byte on a self-pipe, so the input poll wakes. One session at a
 // time per process watches the window (the CLI runs one).
 std::atomic<int> g_winch_write_fd{-1};
 
@@ -51,7 +48,7 @@ class WindowWatch {
     if (installed_) ::sigaction(SIGWINCH, &previous_, nullptr);
     g_winch_write_fd = -1;
   }
-  int fd() const { return read_.get(); }
+  int fd() const { return installed_ ? read_.get() : -1; }
   void drain() {
     char buffer[64];
     while (::read(read_.get(), buffer, sizeof buffer) > 0) {
@@ -65,80 +62,83 @@ class WindowWatch {
   bool installed_ = false;
 };
 
+// The guest's connect port as a connected socket.
+class FdGuestStream : public GuestStream {
+ public:
+  explicit FdGuestStream(int fd) : fd_(fd) {}
+  Result<void> send(std::string_view bytes) override {
+    if (!send_fully(fd_, bytes)) return fail_errno("send to the guest", errno);
+    return {};
+  }
+  Result<std::string> receive() override {
+    char buffer[65536];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n >= 0) return std::string(buffer, static_cast<std::size_t>(n));
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return fail_errno("read from the guest", errno);
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+// stdin and, for a terminal session, window-size changes.
+class FdInputSource : public ConnectInputSource {
+ public:
+  FdInputSource(int stdin_fd, int terminal_fd, WindowWatch* watch)
+      : stdin_fd_(stdin_fd), terminal_fd_(terminal_fd), watch_(watch) {}
+
+  std::optional<ConnectInput> next(std::chrono::milliseconds wait) override {
+    pollfd fds[2] = {{stdin_fd_, POLLIN, 0}, {watch_ ? watch_->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(wait.count())) <= 0) return std::nullopt;
+    if (fds[1].revents) {
+      watch_->drain();
+      winsize ws{};
+      if (::ioctl(terminal_fd_, TIOCGWINSZ, &ws) == 0) {
+        ConnectInput resize;
+        resize.kind = ConnectInput::Kind::resize;
+        resize.size = {ws.ws_row, ws.ws_col};
+        return resize;
+      }
+    }
+    if (!fds[0].revents) return std::nullopt;
+    char buffer[65536];
+    const ssize_t n = ::read(stdin_fd_, buffer, sizeof buffer);
+    if (n > 0) return ConnectInput{ConnectInput::Kind::bytes, std::string(buffer, static_cast<std::size_t>(n)), {}};
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return std::nullopt;
+    return ConnectInput{ConnectInput::Kind::end, {}, {}};
+  }
+
+ private:
+  int stdin_fd_;
+  int terminal_fd_;
+  WindowWatch* watch_;
+};
+
+class FdOutput : public ConnectOutput {
+ public:
+  explicit FdOutput(const ConnectIo& io) : io_(io) {}
+  void write_stdout(std::string_view bytes) override { write_fully(io_.stdout_fd, bytes); }
+  void write_stderr(std::string_view bytes) override { write_fully(io_.stderr_fd, bytes); }
+
+ private:
+  const ConnectIo& io_;
+};
+
 }  // namespace
 
-Result<int> run_connect_session(int stream_fd, const wire::ConnectRequest& request, ConnectIo& io) {
+Result<int> run_connect_session(int stream_fd, const connect_wire::ConnectRequest& request, ConnectIo& io) {
   WindowWatch watch;
-  const bool watch_window = request.tty && io.terminal_fd >= 0 && watch.start();
-  if (!send_fully(stream_fd, wire::connect_request_to_line(request))) {
-    return fail_errno("send the connect request", errno);
-  }
-  bool stdin_open = io.stdin_fd >= 0;
-  if (!stdin_open && !send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}))) {
-    return fail_errno("send stdin end", errno);
-  }
-  std::string inbound;
-  char buffer[65536];
-  while (true) {
-    pollfd fds[3] = {{stream_fd, POLLIN, 0},
-                     {stdin_open ? io.stdin_fd : -1, POLLIN, 0},
-                     {watch_window ? watch.fd() : -1, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("poll", errno);
-    }
-    if (fds[2].revents) {
-      watch.drain();
-      winsize ws{};
-      if (::ioctl(io.terminal_fd, TIOCGWINSZ, &ws) == 0) {
-        send_fully(stream_fd, wire::encode_frame(wire::FrameType::resize, wire::encode_resize({ws.ws_row, ws.ws_col})));
-      }
-    }
-    if (fds[1].revents) {
-      const ssize_t n = ::read(io.stdin_fd, buffer, sizeof buffer);
-      if (n > 0) {
-        send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_data, std::string_view(buffer, static_cast<std::size_t>(n))));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        stdin_open = false;
-        send_fully(stream_fd, wire::encode_frame(wire::FrameType::stdin_eof, {}));
-      }
-    }
-    if (!fds[0].revents) continue;
-    const ssize_t n = ::read(stream_fd, buffer, sizeof buffer);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) {
-      return fail(ErrorCode::host_unavailable,
-                  "the guest closed the connect session before sending the command's exit status" +
-                      (io.errors.empty() ? std::string() : " (" + io.errors + ")"));
-    }
-    inbound.append(buffer, static_cast<std::size_t>(n));
-    while (true) {
-      auto frame = wire::take_frame(inbound);
-      if (!frame) return std::unexpected(frame.error());
-      if (!*frame) break;
-      const auto& [type, payload] = **frame;
-      switch (type) {
-        case wire::FrameType::stdout_data:
-          write_fully(io.stdout_fd, payload);
-          break;
-        case wire::FrameType::stderr_data:
-          write_fully(io.stderr_fd, payload);
-          break;
-        case wire::FrameType::error:
-          io.errors += (io.errors.empty() ? "" : "; ") + payload;
-          write_fully(io.stderr_fd, "microagent: " + payload + (request.tty ? "\r\n" : "\n"));
-          break;
-        case wire::FrameType::exit: {
-          auto status = wire::decode_exit(payload);
-          if (!status) return std::unexpected(status.error());
-          return status->as_exit_code();
-        }
-        default:
-          return fail(ErrorCode::internal, "the guest sent a " + std::string(wire::to_string(type)) +
-                                               " frame, which only the host may send");
-      }
-    }
-  }
+  const bool watch_window = request.tty && io.terminal_fd >= 0 && io.stdin_fd >= 0 && watch.start();
+  FdGuestStream stream(stream_fd);
+  FdInputSource input(io.stdin_fd, io.terminal_fd, watch_window ? &watch : nullptr);
+  FdOutput output(io);
+  auto result = microagent::run_connect_session(stream, request, io.stdin_fd >= 0 ? &input : nullptr, output);
+  if (!result) return std::unexpected(result.error());
+  io.errors = result->errors;
+  return result->exit_code;
 }
 
 }  // namespace microagent::shim

@@ -1,7 +1,6 @@
 #pragma once
 // The small questions every backend's lifecycle asks of a workspace's state
 // files: which store, what state it is in, and recording an event.
-#include <chrono>
 #include <optional>
 
 #include "common/error.hpp"
@@ -22,6 +21,5 @@ std::optional<protocol::State> latest_state(const RuntimeStore& store);
 
 // A VM is (or is about to be) running: starting, running or stopping.
 bool is_active(std::optional<protocol::State> state);
-
 
 }  // namespace microagent::supervisor

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::uint32_t kCpuid1EcxXsave = 1u << 26;
 
-std::string errno_text(const char* what, int err) { return fmt::format("{} failed: {}", what, std::strerror(err)); }
+std::string ioctl_failure(const char* what, int err) { return fmt::format("{} failed: {}", what, std::strerror(err)); }
 
 // <linux/kvm.h> ends struct kvm_cpuid2 in __DECLARE_FLEX_ARRAY, which in C++
 // puts a 1-byte empty struct before `entries`: g++ makes sizeof 12 (so the
@@ -38,7 +38,7 @@ std::optional<std::string> set_supported_cpuid(int kvm_fd, int vcpu_fd, bool& xs
     std::memcpy(buf.data(), &header, sizeof(header));
     if (::ioctl(kvm_fd, kGetSupportedCpuid, buf.data()) < 0) {
       if (errno == E2BIG) continue;
-      return errno_text("KVM_GET_SUPPORTED_CPUID", errno);
+      return ioctl_failure("KVM_GET_SUPPORTED_CPUID", errno);
     }
     std::memcpy(&header, buf.data(), sizeof(header));
     xsave = false;
@@ -47,7 +47,7 @@ std::optional<std::string> set_supported_cpuid(int kvm_fd, int vcpu_fd, bool& xs
       std::memcpy(&entry, buf.data() + sizeof(CpuidHeader) + i * sizeof(entry), sizeof(entry));
       if (entry.function == 1) xsave = (entry.ecx & kCpuid1EcxXsave) != 0;
     }
-    if (::ioctl(vcpu_fd, kSetCpuid2, buf.data()) < 0) return errno_text("KVM_SET_CPUID2", errno);
+    if (::ioctl(vcpu_fd, kSetCpuid2, buf.data()) < 0) return ioctl_failure("KVM_SET_CPUID2", errno);
     return std::nullopt;
   }
   return std::string("KVM_GET_SUPPORTED_CPUID failed: more than 4096 entries");

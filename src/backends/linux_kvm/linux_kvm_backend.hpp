@@ -7,6 +7,9 @@ namespace microagent::linux_kvm {
 
 inline constexpr std::string_view kBackendName = "linux-kvm";
 
+// An event of this backend about the request's workspace, stamped now.
+protocol::Event make_event(const protocol::Request& request, protocol::State state, std::string detail);
+
 class LinuxKvmBackend : public supervisor::Backend {
  public:
   std::string_view name() const override { return kBackendName; }
@@ -16,7 +19,6 @@ class LinuxKvmBackend : public supervisor::Backend {
 
  private:
   Result<protocol::Event> check(const protocol::Request& request);
-  Result<protocol::Event> run(const protocol::Request& request);
 };
 
 }  // namespace microagent::linux_kvm

@@ -3,9 +3,9 @@
 #include <fmt/core.h>
 
 #include "backends/windows_hyperv/foreground_run.hpp"
+#include "backends/windows_hyperv/lifecycle_driver.hpp"
 #include "backends/windows_hyperv/network_attachment.hpp"
 #include "backends/windows_hyperv/workspace_disks.hpp"
-#include "backends/windows_hyperv/workspace_lifecycle.hpp"
 #include "protocol/json_codec.hpp"
 #include "supervisor/event_factory.hpp"
 
@@ -49,15 +49,18 @@ Result<protocol::Event> WindowsHypervBackend::handle(const protocol::Request& re
   switch (request.command) {
     case Command::check: return check(request);
     case Command::run: return run_foreground(host_, request);
-    case Command::prepare: return prepare_workspace(host_, request);
-    case Command::start: return start_workspace(host_, request);
-    case Command::inspect: return inspect_workspace(host_, request);
-    case Command::halt: return halt_workspace(host_, request);
-    case Command::quarantine: return quarantine_workspace(host_, request);
-    case Command::stop: return stop_workspace(host_, request);
-    case Command::kill: return kill_workspace(host_, request);
-    case Command::remove: return delete_workspace(host_, request);
-    case Command::console: return console_workspace(host_, request);
+    case Command::prepare:
+    case Command::start:
+    case Command::inspect:
+    case Command::halt:
+    case Command::quarantine:
+    case Command::stop:
+    case Command::kill:
+    case Command::remove:
+    case Command::console: {
+      HypervLifecycleDriver driver(host_);
+      return supervisor::serve_lifecycle(driver, request);
+    }
     default:
       return fail(ErrorCode::unsupported, fmt::format("command '{}' is not supported by the {} supervisor",
                                                       protocol::to_string(request.command), kBackendName));

@@ -1,7 +1,8 @@
 #pragma once
 // The windows-hyperv Backend: Linux guests on the Host Compute Service.
 // Every Windows call goes through the WindowsHost it is given (the real
-// driver in win32/, a fake in tests). Lifecycle commands: workspace_lifecycle.hpp.
+// driver in win32/, a fake in tests). Lifecycle commands: supervisor/lifecycle.hpp
+// over lifecycle_driver.hpp.
 #include <filesystem>
 
 #include "backends/windows_hyperv/doctor_checks.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 #include "common/error.hpp"
 
 namespace microagent::windows_hyperv {

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 #include "backends/windows_hyperv/workspace_connect.hpp"
 #include "common/fd_io.hpp"
 #include "common/unique_fd.hpp"

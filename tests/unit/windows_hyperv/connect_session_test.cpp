@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "backend_fixture.hpp"
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 #include "backends/windows_hyperv/workspace_connect.hpp"
 #include "common/connect_wire.hpp"
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 #include "backends/windows_hyperv/win32/windows_headers.hpp"
 #include "backends/windows_hyperv/windows_host.hpp"
 

@@ -10,13 +10,13 @@
 #include <memory>
 #include <mutex>
 
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 
 namespace microagent::windows_cli {
 
-using windows_hyperv::ConnectInput;
-using windows_hyperv::ConnectInputSource;
-using windows_hyperv::ConnectOutput;
+using microagent::ConnectInput;
+using microagent::ConnectInputSource;
+using microagent::ConnectOutput;
 
 // Is stdin a console (not a pipe or a file)?
 bool stdin_is_console();

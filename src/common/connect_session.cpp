@@ -1,10 +1,10 @@
-#include "backends/windows_hyperv/connect_session.hpp"
+#include "common/connect_session.hpp"
 
 #include <atomic>
 #include <mutex>
 #include <thread>
 
-namespace microagent::windows_hyperv {
+namespace microagent {
 
 namespace wire = connect_wire;
 using namespace std::chrono_literals;
@@ -107,4 +107,4 @@ Result<ConnectSessionResult> run_connect_session(GuestStream& stream, const wire
   }
 }
 
-}  // namespace microagent::windows_hyperv
+}  // namespace microagent

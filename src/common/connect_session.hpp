@@ -1,11 +1,12 @@
 #pragma once
-// The host end of one `connect` session on Hyper-V (protocol:
-// common/connect_wire.hpp, the same bytes the Linux client speaks): the
-// request line, then local input as stdin/resize frames and the guest's
-// stdout/stderr frames relayed until its exit frame. Everything Windows is
-// behind three small interfaces, so the session logic is tested on Linux
-// against a fake guest (tests/unit/windows_hyperv/connect_session_test.cpp);
-// win32/hvsocket_stream.cpp is the AF_HYPERV stream, win32/cli/ the console.
+// The host end of one `connect` session, for every backend (protocol:
+// common/connect_wire.hpp): the request line, then local input as stdin/resize
+// frames and the guest's stdout/stderr frames relayed until its exit frame.
+// The platform is behind three small interfaces: Linux gives file descriptors
+// (shim/connect_client.cpp: a vsock stream, stdin, SIGWINCH), Windows an
+// AF_HYPERV stream and the console (backends/windows_hyperv/win32/). Every
+// byte from the guest is hostile: frames are bounded by take_frame, and a
+// frame only the host may send ends the session as invalid_request.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -14,7 +15,7 @@
 #include "common/connect_wire.hpp"
 #include "common/error.hpp"
 
-namespace microagent::windows_hyperv {
+namespace microagent {
 
 // A connected byte stream to the guest's connect port (1025). send and
 // receive may run on two threads at once (a socket is full duplex).
@@ -61,4 +62,4 @@ struct ConnectSessionResult {
 Result<ConnectSessionResult> run_connect_session(GuestStream& stream, const connect_wire::ConnectRequest& request,
                                                  ConnectInputSource* input, ConnectOutput& output);
 
-}  // namespace microagent::windows_hyperv
+}  // namespace microagent
