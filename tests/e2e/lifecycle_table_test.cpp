@@ -78,28 +78,23 @@ class LinuxLifecycleTable : public ::testing::TestWithParam<LifecycleCase> {
   }
 
   void reach(From from) {
-    switch (from) {
-      case From::none: return;
-      case From::prepared: return must("prepare", "prepared");
-      case From::running: return start_ready();
-      case From::halted: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("halt", "halted");
-      case From::stopped: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("stop", "stopped");
-      case From::quarantined: must("prepare", "prepared"); return must("quarantine", "quarantined");
-      case From::failed: {
-        // The shim and QEMU die without a word (SIGKILL): the next command reconciles to failed.
-        ASSERT_NO_FATAL_FAILURE(start_ready());
-        const json runtime = read_json(tmp.path / "ws" / "runtime.json");
-        const pid_t shim = runtime.value("shimPid", 0), qemu = runtime.value("qemuPid", 0);
-        ASSERT_GT(shim, 0);
-        ASSERT_GT(qemu, 0);
-        ::kill(shim, SIGKILL);
-        ::kill(qemu, SIGKILL);
-        // Gone for good before the next command looks (SIGKILL is not instant under load).
-        ASSERT_TRUE(linux_kvm::wait_for_exit(shim, 10s));
-        ASSERT_TRUE(linux_kvm::wait_for_exit(qemu, 10s));
-        return must("inspect", "failed");
-      }
-    }
+    microagent::testing::reach_with_commands(
+        from, [&](const std::string& command, const std::string& state) { must(command, state); },
+        [&] { start_ready(); },
+        [&] {
+          // The shim and QEMU die without a word (SIGKILL): the next command reconciles to failed.
+          ASSERT_NO_FATAL_FAILURE(start_ready());
+          const json runtime = read_json(tmp.path / "ws" / "runtime.json");
+          const pid_t shim = runtime.value("shimPid", 0), qemu = runtime.value("qemuPid", 0);
+          ASSERT_GT(shim, 0);
+          ASSERT_GT(qemu, 0);
+          ::kill(shim, SIGKILL);
+          ::kill(qemu, SIGKILL);
+          // Gone for good before the next command looks (SIGKILL is not instant under load).
+          ASSERT_TRUE(linux_kvm::wait_for_exit(shim, 10s));
+          ASSERT_TRUE(linux_kvm::wait_for_exit(qemu, 10s));
+          must("inspect", "failed");
+        });
   }
 
   TempDir tmp;
@@ -109,10 +104,7 @@ class LinuxLifecycleTable : public ::testing::TestWithParam<LifecycleCase> {
 TEST_P(LinuxLifecycleTable, RealQemu) {
   const LifecycleCase& c = GetParam();
   ASSERT_NO_FATAL_FAILURE(reach(c.from));
-  const Outcome before = call("inspect");
-  const Outcome sent = call(c.command);
-  const Outcome after = call("inspect");
-  microagent::testing::check_lifecycle_case(c, true, before, sent, after);
+  microagent::testing::run_lifecycle_case(c, true, [&](const std::string& command) { return call(command); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, LinuxLifecycleTable, ::testing::ValuesIn(microagent::testing::lifecycle_cases()),

@@ -100,4 +100,29 @@ inline void check_lifecycle_case(const LifecycleCase& c, bool has_console, const
   EXPECT_EQ(after.state, expect) << where << " (inspect after)";
 }
 
+// Reaches `from` with real lifecycle commands: `must(command, state)` sends one
+// and asserts the state it reports, `start()` reaches running (a harness may
+// also wait for the guest), `fail()` reaches failed the harness's own way.
+template <class Must, class Start, class Fail>
+void reach_with_commands(From from, Must must, Start start, Fail fail) {
+  switch (from) {
+    case From::none: return;
+    case From::prepared: return must("prepare", "prepared");
+    case From::running: return start();
+    case From::halted: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("halt", "halted");
+    case From::stopped: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("stop", "stopped");
+    case From::quarantined: must("prepare", "prepared"); return must("quarantine", "quarantined");
+    case From::failed: return fail();
+  }
+}
+
+// Sends the case's command between two inspects and checks all three.
+template <class Send>
+void run_lifecycle_case(const LifecycleCase& c, bool has_console, Send send) {
+  const Outcome before = send("inspect");
+  const Outcome sent = send(c.command);
+  const Outcome after = send("inspect");
+  check_lifecycle_case(c, has_console, before, sent, after);
+}
+
 }  // namespace microagent::testing

@@ -121,19 +121,14 @@ class LifecycleHarness {
       const Outcome o = send(command);
       ASSERT_TRUE(o.ok && o.state == state) << command << " -> " << o.state << o.code << " " << o.message;
     };
-    switch (from) {
-      case From::none: return;
-      case From::prepared: return must("prepare", "prepared");
-      case From::running: return must("start", "running");
-      case From::halted: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("halt", "halted");
-      case From::stopped: must("prepare", "prepared"); must("quarantine", "quarantined"); return must("stop", "stopped");
-      case From::quarantined: must("prepare", "prepared"); return must("quarantine", "quarantined");
-      case From::failed:
-        // The owner dies under a running VM: the next command reconciles it to failed.
-        must("start", "running");
-        driver.crashed = true;
-        return must("inspect", "failed");
-    }
+    microagent::testing::reach_with_commands(
+        from, must, [&] { must("start", "running"); },
+        [&] {
+          // The owner dies under a running VM: the next command reconciles it to failed.
+          must("start", "running");
+          driver.crashed = true;
+          must("inspect", "failed");
+        });
   }
 
   std::filesystem::path dir;
@@ -146,10 +141,7 @@ TEST_P(SharedLifecycleTable, FakeDriver) {
   const LifecycleCase& c = GetParam();
   LifecycleHarness h;
   ASSERT_NO_FATAL_FAILURE(h.reach(c.from));
-  const Outcome before = h.send("inspect");
-  const Outcome sent = h.send(c.command);
-  const Outcome after = h.send("inspect");
-  microagent::testing::check_lifecycle_case(c, true, before, sent, after);
+  microagent::testing::run_lifecycle_case(c, true, [&](const std::string& command) { return h.send(command); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, SharedLifecycleTable, ::testing::ValuesIn(microagent::testing::lifecycle_cases()),
