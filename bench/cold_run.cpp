@@ -14,7 +14,7 @@
 
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/process.hpp"
 #include "protocol/types.hpp"
 

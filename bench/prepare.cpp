@@ -15,7 +15,7 @@
 
 #include "backends/linux_kvm/root_overlay.hpp"
 #include "backends/linux_kvm/workspace_manifest.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/process.hpp"
 
 using namespace microagent;

@@ -21,7 +21,7 @@
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/unique_fd.hpp"
 #include "protocol/types.hpp"
 
@@ -104,7 +104,7 @@ int main() {
   config.command = {"sh", "-c",
                     fmt::format("mkdir -p /www && head -c {} /dev/zero > /www/big && httpd -p {} -h /www && "
                                 "exec nc -ll -p {} -e cat", kDownloadBytes, kHttpPort, kEchoPort)};
-  config.network.mode = "user";  // the slirp addresses (10.0.2.15/24 via 10.0.2.2) suit QEMU's user NIC
+  config.network.mode = protocol::NetworkMode::user;  // the slirp addresses (10.0.2.15/24 via 10.0.2.2) suit QEMU's user NIC
   config.network.port_forwards = {{"127.0.0.1", publish_port, kHttpPort, "tcp"}, {"127.0.0.1", publish_echo, kEchoPort, "tcp"}};
   auto plan = linux_kvm::plan_guest_launch(config);
   if (!plan) {
@@ -127,7 +127,7 @@ int main() {
   if (!sockets) return 1;
   launch.sockets = *sockets;
   launch.qemu_log = state / "qemu.log";
-  launch.network.mode = "isolated";  // no passt: the NIC above is the only one
+  launch.network.mode = protocol::NetworkMode::isolated;  // no passt: the NIC above is the only one
   launch.network.forwards = config.network.port_forwards;
   launch.runtime_key = state.string();
   auto session = linux_kvm::VmSession::launch(launch);

@@ -11,6 +11,7 @@
 
 #include "cli/network_flags.hpp"
 #include "common/error.hpp"
+#include "protocol/types.hpp"
 
 namespace microagent::cli {
 
@@ -39,17 +40,20 @@ struct RunOptions {
   std::string user;
   std::vector<std::string> disks;    // --disk PATH:/mount[:ro|rw]
   std::vector<std::string> volumes;  // --volume HOSTDIR:/mount[:ro]
+  std::string kernel, initrd, rootfs;  // windows-hyperv: --kernel, --initrd, --rootfs (default: the cached kernel)
   NetworkFlags network;              // --network, --publish, --mediation (cli/network_flags.hpp)
 };
 
-// --image, --entrypoint, --user, --disk and --volume on run, create and start.
+// What the guest boots, on run, create and start: --image, --entrypoint,
+// --user, --disk and --volume on POSIX; --kernel, --initrd, --rootfs on Windows.
 void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options);
 
 // A supervisor request for `command` on workspace `name` from run/create/start
-// flags: the kernel artifact and cached initramfs, plus the image's root disk
-// (built once per image) and the volumes' disks (built here, at prepare time).
-Result<nlohmann::json> request_from_options(const std::string& command, const GlobalOptions& global,
-                                            const RunOptions& options, const std::string& name);
+// flags. POSIX: the kernel artifact and cached initramfs, plus the image's root
+// disk (built once per image) and the volumes' disks (built here, at prepare
+// time). Windows: the kernel, initrd and root disk the flags name.
+Result<protocol::Request> request_from_options(protocol::Command command, const GlobalOptions& global,
+                                               const RunOptions& options, const std::string& name);
 
 // The positional workspace NAME of a verb, checked as a runtime ID while the
 // command line is parsed: a name that could leave the state dir ("../x",
@@ -58,13 +62,16 @@ CLI::Option* add_workspace_name(CLI::App* cmd, std::string& name);
 // A CLI11 validator for --name options: the same check.
 CLI::Validator workspace_name_validator();
 
+// Shared verbs (cli/*.cpp, every platform).
 void add_run_command(CLI::App& app, GlobalOptions& global);
-void add_kernel_command(CLI::App& app, GlobalOptions& global);
 void add_inspect_command(CLI::App& app, GlobalOptions& global);
 void add_lifecycle_commands(CLI::App& app, GlobalOptions& global);
 void add_ps_logs_commands(CLI::App& app, GlobalOptions& global);
 void add_doctor_command(CLI::App& app, GlobalOptions& global);
+// Per platform: cli/posix/connect_command.cpp (hybrid vsock), cli/win32/ (Hyper-V socket).
 void add_connect_command(CLI::App& app, GlobalOptions& global);
+// POSIX only (cli/posix/).
+void add_kernel_command(CLI::App& app, GlobalOptions& global);
 void add_network_command(CLI::App& app, GlobalOptions& global);
 void add_image_command(CLI::App& app, GlobalOptions& global);
 

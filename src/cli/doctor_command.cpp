@@ -13,6 +13,7 @@
 #include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
 #include "protocol/doctor.hpp"
+#include "protocol/json_codec.hpp"
 
 namespace microagent::cli {
 namespace {
@@ -29,8 +30,9 @@ Result<DoctorReport> ask_supervisor(const GlobalOptions& global, const std::stri
   if (auto ok = check_backend_for_host(backend); !ok) return std::unexpected(ok.error());
   auto supervisor = find_supervisor(backend, global.supervisor);
   if (!supervisor) return std::unexpected(supervisor.error());
-  json request{{"command", "host"}, {"stateDir", std::filesystem::absolute(global.state_dir).string()}};
-  auto response = call_supervisor(*supervisor, request);
+  protocol::Request request;  // command: host
+  request.options.host_state_dir = std::filesystem::absolute(global.state_dir).string();
+  auto response = call_supervisor(*supervisor, protocol::to_json(request));
   if (!response) return std::unexpected(response.error());
   if (!response->value("ok", false)) return std::unexpected(response_error(*response));
   const json& host = (*response)["host"];

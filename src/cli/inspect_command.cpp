@@ -26,9 +26,9 @@ void add_inspect_verb(CLI::App& app, GlobalOptions& global, const std::string& v
   auto* cmd = app.add_subcommand(verb, help);
   add_workspace_name(cmd, *name);
   cmd->callback([&global, name, verify] {
-    nlohmann::json extra = nlohmann::json::object();
-    if (verify) extra["verify"] = true;
-    auto event = workspace_request(global, "inspect", *name, std::nullopt, extra);
+    protocol::RequestOptions options;
+    options.verify = verify;
+    auto event = workspace_request(global, protocol::Command::inspect, *name, std::nullopt, options);
     if (!event) {
       global.exit_code = report(global, event.error());
       return;

@@ -1,13 +1,14 @@
 // Workspace lifecycle verbs: create, start, halt, stop, kill, quarantine,
 // delete/rm, console, wait. Each is one supervisor request (DESIGN.md section 2).
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/platform.hpp"
 #include "cli/platform_routing.hpp"
 #include "cli/workspace_client.hpp"
+#include "protocol/runtime_id.hpp"
+#include "supervisor/runtime_store.hpp"
 
 namespace microagent::cli {
 namespace {
@@ -15,24 +16,22 @@ namespace {
 using nlohmann::json;
 
 // The workspace config for create/start: from flags, or the one stored at create time.
-Result<json> workspace_config(const GlobalOptions& global, const std::string& name, const RunOptions& options,
-                              bool flags_given) {
+Result<protocol::WorkspaceConfig> workspace_config(const GlobalOptions& global, const std::string& name,
+                                                   const RunOptions& options, bool flags_given) {
   // A backend this host cannot serve fails before any initramfs is built.
   if (auto routed = check_backend_here(global.backend); !routed) return std::unexpected(routed.error());
-  const auto stored = std::filesystem::path(absolute_state_dir(global)) / name / "config.json";
-  if (!flags_given && std::filesystem::exists(stored)) {
-    std::ifstream in(stored);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto config = json::parse(text.str(), nullptr, false);
-    if (!config.is_discarded() && config.is_object()) {
-      config["stateDir"] = absolute_state_dir(global);
-      return config;
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return fail(ErrorCode::invalid_request, id.error().message);
+  const supervisor::RuntimeStore store(absolute_state_dir(global), std::move(*id));
+  if (!flags_given) {
+    if (auto stored = store.read_config(); stored && *stored) {
+      (*stored)->state_dir = absolute_state_dir(global);
+      return std::move(**stored);
     }
   }
-  auto request = request_from_options("start", global, options, name);
+  auto request = request_from_options(protocol::Command::start, global, options, name);
   if (!request) return std::unexpected(request.error());
-  return (*request)["config"];
+  return std::move(*request->config);
 }
 
 void add_config_flags(CLI::App* cmd, RunOptions& options) {
@@ -46,7 +45,7 @@ void add_config_flags(CLI::App* cmd, RunOptions& options) {
 }
 
 // create / start: build the config, send one request, print the event.
-void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, const std::string& protocol_command,
+void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, protocol::Command protocol_command,
                      const std::string& help) {
   auto name = std::make_shared<std::string>();
   auto options = std::make_shared<RunOptions>();
@@ -56,8 +55,7 @@ void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& ve
   cmd->callback([&global, name, options, cmd, protocol_command] {
     const bool flags_given = cmd->count("--memory") + cmd->count("--cpus") + cmd->count("--env") +
                                  cmd->count("--workdir") + cmd->count("command") + count_network_flags(cmd) +
-                             cmd->count("--image") + cmd->count("--entrypoint") + cmd->count("--user") +
-                             cmd->count("--disk") + cmd->count("--volume") > 0;
+                                 count_image_and_disk_flags(cmd) > 0;
     auto config = workspace_config(global, *name, *options, flags_given);
     if (!config) {
       global.exit_code = report(global, config.error());
@@ -74,8 +72,9 @@ void add_config_verb(CLI::App& app, GlobalOptions& global, const std::string& ve
 }
 
 // Verbs that need only the name.
-CLI::App* add_name_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, const std::string& protocol_command,
-                        const std::string& help, std::shared_ptr<json> extra = std::make_shared<json>(json::object())) {
+CLI::App* add_name_verb(CLI::App& app, GlobalOptions& global, const std::string& verb, protocol::Command protocol_command,
+                        const std::string& help,
+                        std::shared_ptr<protocol::RequestOptions> extra = std::make_shared<protocol::RequestOptions>()) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(verb, help);
   add_workspace_name(cmd, *name);
@@ -99,23 +98,23 @@ bool is_active(const json& event) {
 }  // namespace
 
 void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
-  add_config_verb(app, global, "create", "prepare", "Create a workspace (disk, config) without starting it");
-  add_config_verb(app, global, "start", "start", "Start a workspace in the background (creates it if needed)");
-  auto halt_extra = std::make_shared<json>(json::object());
-  auto* halt = add_name_verb(app, global, "halt", "halt", "Shut the guest down cleanly; disk and identity are kept", halt_extra);
+  add_config_verb(app, global, "create", protocol::Command::prepare, "Create a workspace (disk, config) without starting it");
+  add_config_verb(app, global, "start", protocol::Command::start, "Start a workspace in the background (creates it if needed)");
+  auto halt_extra = std::make_shared<protocol::RequestOptions>();
+  auto* halt = add_name_verb(app, global, "halt", protocol::Command::halt, "Shut the guest down cleanly; disk and identity are kept", halt_extra);
   halt->add_option_function<unsigned>(
-          "--grace", [halt_extra](const unsigned& seconds) { (*halt_extra)["options"]["graceSeconds"] = seconds; },
+          "--grace", [halt_extra](const unsigned& seconds) { halt_extra->grace_seconds = seconds; },
           "Seconds the guest's processes get between SIGTERM and SIGKILL (default 2, at most 600)")
       ->check(CLI::Range(0u, 600u));
-  add_name_verb(app, global, "stop", "stop", "Terminate the VM");
-  add_name_verb(app, global, "kill", "kill", "Kill the VM at once");
-  auto* rm = add_name_verb(app, global, "delete", "delete", "Remove a stopped workspace and every trace of it");
+  add_name_verb(app, global, "stop", protocol::Command::stop, "Terminate the VM");
+  add_name_verb(app, global, "kill", protocol::Command::kill, "Kill the VM at once");
+  auto* rm = add_name_verb(app, global, "delete", protocol::Command::remove, "Remove a stopped workspace and every trace of it");
   rm->alias("rm");
 
-  auto quarantine_extra = std::make_shared<json>(json{{"options", {{"noCapture", false}}}});
-  auto* quarantine = add_name_verb(app, global, "quarantine", "quarantine",
+  auto quarantine_extra = std::make_shared<protocol::RequestOptions>();
+  auto* quarantine = add_name_verb(app, global, "quarantine", protocol::Command::quarantine,
                                    "Capture evidence, sever every host-side channel, stop the VM", quarantine_extra);
-  quarantine->add_flag_callback("--no-capture", [quarantine_extra] { (*quarantine_extra)["options"]["noCapture"] = true; },
+  quarantine->add_flag_callback("--no-capture", [quarantine_extra] { quarantine_extra->no_capture = true; },
                                 "Skip the evidence capture");
 
   auto console_name = std::make_shared<std::string>();
@@ -124,7 +123,9 @@ void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
   add_workspace_name(console, *console_name);
   console->add_option("input", *console_input, "Text to send (a newline is added)")->required();
   console->callback([&global, console_name, console_input] {
-    auto event = workspace_request(global, "console", *console_name, std::nullopt, json{{"input", *console_input + "\n"}});
+    protocol::RequestOptions options;
+    options.console_input = *console_input + "\n";
+    auto event = workspace_request(global, protocol::Command::console, *console_name, std::nullopt, options);
     global.exit_code = event ? (print_event(global, *event), 0) : report(global, event.error());
   });
 
@@ -136,7 +137,7 @@ void add_lifecycle_commands(CLI::App& app, GlobalOptions& global) {
   wait->callback([&global, wait_name, wait_timeout] {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(*wait_timeout);
     for (;;) {
-      auto event = workspace_request(global, "inspect", *wait_name);
+      auto event = workspace_request(global, protocol::Command::inspect, *wait_name);
       if (!event) {
         global.exit_code = report(global, event.error());
         return;

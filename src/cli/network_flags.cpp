@@ -21,14 +21,15 @@ std::size_t count_network_flags(CLI::App* cmd) {
   return cmd->count("--network") + cmd->count("--publish") + cmd->count("--mediation") + cmd->count("--mediation-optional");
 }
 
-Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& config) {
+Result<void> apply_network_flags(const NetworkFlags& flags, protocol::WorkspaceConfig& config) {
   std::string mode = flags.network;
   std::string interface;
   if (const auto colon = mode.find(':'); colon != std::string::npos) {
     interface = mode.substr(colon + 1);
     mode = mode.substr(0, colon);
   }
-  if (mode != "user" && mode != "nat" && mode != "isolated" && mode != "bridged") {
+  const auto parsed = protocol::network_mode_from_string(mode);
+  if (!parsed) {
     return fail(ErrorCode::invalid_request, "--network '" + flags.network + "' must be user, nat, isolated or bridged:BRIDGE");
   }
   if (mode == "bridged" && interface.empty()) {
@@ -41,19 +42,19 @@ Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& conf
     return fail(ErrorCode::invalid_request, "--publish needs a network: an isolated workspace has none");
   }
   protocol::NetworkSpec network;
-  network.mode = mode;
+  network.mode = *parsed;
   network.interface = interface;
   for (const auto& text : flags.publish) {
     auto forward = net::parse_publish(text);
     if (!forward) return std::unexpected(forward.error());
     network.port_forwards.push_back(*forward);
   }
-  config["network"] = protocol::to_json(network);
-  config.erase("mediation");
+  config.network = std::move(network);
+  config.mediation.reset();
   if (flags.mediation) {
     auto spec = net::parse_mediation(*flags.mediation, !flags.mediation_optional);
     if (!spec) return std::unexpected(spec.error());
-    config["mediation"] = protocol::to_json(*spec);
+    config.mediation = *spec;
   } else if (flags.mediation_optional) {
     return fail(ErrorCode::invalid_request, "--mediation-optional needs --mediation PORT=HOST:PORT");
   }

@@ -6,9 +6,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include "common/error.hpp"
+#include "protocol/types.hpp"
 
 namespace microagent::cli {
 
@@ -23,8 +22,8 @@ void add_network_flags(CLI::App* cmd, NetworkFlags& flags);
 // How many network flags were given (a changed config for create/start).
 std::size_t count_network_flags(CLI::App* cmd);
 
-// Sets config["network"] and config["mediation"]. invalid_request for bad
-// specs and for --publish on an isolated workspace, before any request is sent.
-Result<void> apply_network_flags(const NetworkFlags& flags, nlohmann::json& config);
+// Sets config.network and config.mediation. invalid_request for bad specs and
+// for --publish on an isolated workspace, before any request is sent.
+Result<void> apply_network_flags(const NetworkFlags& flags, protocol::WorkspaceConfig& config);
 
 }  // namespace microagent::cli

@@ -2,7 +2,9 @@
 
 #include <cstdlib>
 
+#ifndef _WIN32
 #include "common/wsl_host.hpp"
+#endif
 
 #include <fmt/core.h>
 
@@ -57,10 +59,12 @@ Result<void> check_backend_for_host(std::string_view backend, HostPlatform platf
 
 Result<void> check_backend_here(std::string_view backend) {
   if (auto ok = check_backend_for_host(backend); !ok) return ok;
+#ifndef _WIN32  // on Windows wsl2 was refused above: it is a Linux backend
   if (backend == "wsl2") {
     const char* distro = std::getenv("WSL_DISTRO_NAME");
     return require_wsl2(detect_wsl(HostRoot("/"), distro ? distro : ""));
   }
+#endif
   return {};
 }
 

@@ -1,8 +1,6 @@
 // `ps` (every workspace in the state dir, through the supervisor's inspect)
 // and `logs [-f]` (the guest's serial console log).
-#include <fcntl.h>
-#include <unistd.h>
-
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -14,6 +12,24 @@
 #include "supervisor/runtime_store.hpp"
 
 namespace microagent::cli {
+namespace {
+
+// A row of ps: the supervisor's inspect (which settles a VM that is gone),
+// else the recorded event, saying why it is only that.
+std::optional<nlohmann::json> listed_event(const GlobalOptions& global, const std::string& name) {
+  auto live = workspace_request(global, protocol::Command::inspect, name);
+  if (live) return *live;
+  auto id = protocol::RuntimeId::parse(name);
+  if (!id) return std::nullopt;
+  const supervisor::RuntimeStore store(absolute_state_dir(global), std::move(*id));
+  auto latest = store.latest();
+  if (!latest || !*latest) return std::nullopt;
+  nlohmann::json event = protocol::to_json(**latest);
+  event["detail"] = event.value("detail", "") + " (recorded; inspect failed: " + live.error().message + ")";
+  return event;
+}
+
+}  // namespace
 
 void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
   auto* ps = app.add_subcommand("ps", "List workspaces");
@@ -29,7 +45,7 @@ void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
     }
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
-      if (auto event = workspace_request(global, "inspect", name)) rows.push_back(*event);
+      if (auto event = listed_event(global, name)) rows.push_back(*event);
     }
     if (global.json) {
       std::cout << rows.dump(2) << std::endl;
@@ -59,29 +75,28 @@ void add_ps_logs_commands(CLI::App& app, GlobalOptions& global) {
       global.exit_code = report_error(global, std::string(to_string(ok.error().code)), ok.error().message);
       return;
     }
-    const auto path = store.serial_log_path();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    char buf[65536];
-    for (;;) {
-      ssize_t n = fd >= 0 ? ::read(fd, buf, sizeof buf) : 0;
-      if (n > 0) {
-        std::cout.write(buf, n);
-        continue;
-      }
+    std::ifstream log;
+    // Prints what the log holds beyond what was printed; at EOF it keeps the
+    // position for the next round of a follow. The log may not exist yet.
+    auto drain = [&] {
+      if (!log.is_open()) log.open(store.serial_log_path(), std::ios::binary);
+      if (!log.is_open()) return;
+      char buf[65536];
+      while (log.read(buf, sizeof buf) || log.gcount() > 0) std::cout.write(buf, log.gcount());
+      log.clear();
       std::cout.flush();
-      if (!*follow) break;
-      auto event = workspace_request(global, "inspect", *name);
+    };
+    drain();
+    while (*follow) {
+      auto event = workspace_request(global, protocol::Command::inspect, *name);
       const std::string state = event ? event->value("state", std::string()) : std::string();
       if (state != "running" && state != "starting" && state != "stopping") {
-        // One more read after the end, then stop.
-        while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) std::cout.write(buf, n);
+        drain();  // one more read after the end, then stop
         break;
       }
-      if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      drain();
     }
-    if (fd >= 0) ::close(fd);
-    std::cout.flush();
     global.exit_code = 0;
   });
 }

@@ -1,8 +1,7 @@
 // `microagent run`: boot a guest on the default image, run one command, print
 // its stdout/stderr on the matching host streams, exit with its exit code.
-#include <unistd.h>
-
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <random>
 
@@ -10,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/platform.hpp"
 #include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
-#include "cli/workspace_disks.hpp"
 #include "common/base64.hpp"
 #include "protocol/json_codec.hpp"
 
@@ -28,13 +27,9 @@ std::string generated_name() {
                      rd() & 0xffff);
 }
 
-void write_all(int fd, const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
+void write_all(std::FILE* stream, const std::string& bytes) {
+  std::fwrite(bytes.data(), 1, bytes.size(), stream);
+  std::fflush(stream);
 }
 
 // Result fields may be null (an absent signal, no error): read them leniently.
@@ -73,8 +68,9 @@ int print_result(const GlobalOptions& global, const json& event) {
     auto bytes = base64_decode(text_field(result, key));
     return bytes ? *bytes : std::string();
   };
-  write_all(STDOUT_FILENO, decode("stdout"));
-  write_all(STDERR_FILENO, decode("stderr"));
+  std::cout.flush();
+  write_all(stdout, decode("stdout"));
+  write_all(stderr, decode("stderr"));
   if (flag_field(result, "stdoutTruncated") || flag_field(result, "stderrTruncated")) {
     std::cerr << fmt::format("microagent: output truncated (the workload wrote {} bytes to stdout, {} to stderr)",
                              count_field(result, "stdoutBytes"), count_field(result, "stderrBytes"))
@@ -104,14 +100,10 @@ int run(GlobalOptions& global, const RunOptions& options) {
       std::error_code ignored;
       if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
     }
-  } volume_cleanup{[&] {
-    auto id = protocol::RuntimeId::parse(name);
-    if (options.volumes.empty() || !id) return std::filesystem::path{};
-    return run_volumes_dir(supervisor::RuntimeStore(std::filesystem::absolute(global.state_dir).lexically_normal(), *id));
-  }()};
-  auto request = request_from_options("run", global, options, name);
+  } volume_cleanup{run_scratch_dir(global, options, name)};
+  auto request = request_from_options(protocol::Command::run, global, options, name);
   if (!request) return report_error(global, std::string(to_string(request.error().code)), request.error().message);
-  auto response = call_supervisor(*supervisor, *request);
+  auto response = call_supervisor(*supervisor, protocol::to_json(*request));
   if (!response) return report_error(global, std::string(to_string(response.error().code)), response.error().message);
   if (!response->value("ok", false)) {
     const Error error = response_error(*response);

@@ -1,45 +1,24 @@
 #include "cli/supervisor_client.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
-
-#include "common/paths.hpp"
-#include "common/process.hpp"
 
 namespace microagent::cli {
 
-Result<std::filesystem::path> find_supervisor(const std::string& backend, const std::optional<std::string>& override_path) {
-  const std::string program = "microagent-" + backend + "-supervisor";
-  if (override_path) {
-    if (::access(override_path->c_str(), X_OK) != 0) return fail(ErrorCode::not_found, "--supervisor is not executable: " + *override_path);
-    return std::filesystem::path(*override_path);
-  }
-  std::string env_name = "MICROAGENT_" + backend + "_SUPERVISOR";
-  std::transform(env_name.begin(), env_name.end(), env_name.begin(),
+std::string supervisor_program(const std::string& backend) { return "microagent-" + backend + "-supervisor"; }
+
+std::string supervisor_env_name(const std::string& backend) {
+  std::string name = "MICROAGENT_" + backend + "_SUPERVISOR";
+  std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
-  if (const char* env = std::getenv(env_name.c_str()); env && *env) return std::filesystem::path(env);
-  const auto sibling = executable_dir() / program;
-  if (::access(sibling.c_str(), X_OK) == 0) return sibling;
-  if (auto found = find_program(program)) return std::filesystem::path(*found);
-  return fail(ErrorCode::not_found, program + " not found beside microagent or on PATH (set --supervisor or " + env_name + ")");
+  return name;
 }
 
-Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, const nlohmann::json& request) {
-  SpawnOptions options;
-  options.stderr_fd = -2;  // the supervisor's diagnostics reach the user's terminal
-  // A CLI killed even by SIGKILL takes its request with it: a foreground run's
-  // supervisor ends its VM and records why (SIGTERM is its orderly stop).
-  options.parent_death_signal = SIGTERM;
-  auto output = run_command({supervisor.string()}, request.dump() + "\n", options);
-  if (!output) return std::unexpected(output.error());
-  auto response = nlohmann::json::parse(output->out, nullptr, false);
+Result<nlohmann::json> parse_supervisor_response(const std::filesystem::path& supervisor, const std::string& out,
+                                                 const std::string& how_it_ended) {
+  auto response = nlohmann::json::parse(out, nullptr, false);
   if (response.is_discarded() || !response.is_object() || !response.contains("ok") || !response["ok"].is_boolean()) {
-    return fail(ErrorCode::internal, "supervisor " + supervisor.string() + " gave no JSON response (" +
-                                         output->status.describe() + ")");
+    return fail(ErrorCode::internal, "supervisor " + supervisor.string() + " gave no JSON response (" + how_it_ended + ")");
   }
   return response;
 }

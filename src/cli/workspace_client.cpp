@@ -1,13 +1,12 @@
 #include "cli/workspace_client.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 
-#include <fmt/core.h>
-
 #include "cli/platform_routing.hpp"
 #include "cli/supervisor_client.hpp"
+#include "cli/workspace_request.hpp"
+#include "protocol/json_codec.hpp"
 
 namespace microagent::cli {
 
@@ -15,21 +14,17 @@ std::string absolute_state_dir(const GlobalOptions& global) {
   return std::filesystem::absolute(global.state_dir).lexically_normal().string();
 }
 
-Result<nlohmann::json> workspace_request(const GlobalOptions& global, const std::string& command, const std::string& name,
-                                         std::optional<nlohmann::json> config, const nlohmann::json& extra) {
+Result<nlohmann::json> workspace_request(const GlobalOptions& global, protocol::Command command, const std::string& name,
+                                         std::optional<protocol::WorkspaceConfig> config,
+                                         const protocol::RequestOptions& options) {
   if (auto routed = check_backend_here(global.backend); !routed) return std::unexpected(routed.error());
   auto supervisor = find_supervisor(global.backend, global.supervisor);
   if (!supervisor) return std::unexpected(supervisor.error());
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  nlohmann::json request{
-      {"command", command},
-      {"identity",
-       {{"requestID", fmt::format("req-{}", std::chrono::duration_cast<std::chrono::microseconds>(now).count())},
-        {"runtimeID", name},
-        {"role", "workload"},
-        {"backend", global.backend}}},
-      {"config", config.value_or(nlohmann::json{{"stateDir", absolute_state_dir(global)}})}};
-  for (const auto& [key, value] : extra.items()) request[key] = value;
+  if (!config) {
+    config.emplace();
+    config->state_dir = absolute_state_dir(global);
+  }
+  const auto request = protocol::to_json(make_request(command, name, global.backend, std::move(*config), options));
   auto response = call_supervisor(*supervisor, request);
   if (!response) return std::unexpected(response.error());
   if (!(*response)["ok"].get<bool>()) return std::unexpected(response_error(*response));

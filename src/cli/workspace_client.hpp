@@ -7,14 +7,15 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "protocol/types.hpp"
 
 namespace microagent::cli {
 
-// Sends `command` for workspace `name` with `config` (default: just stateDir)
-// and optional top-level `extra` fields; returns the event of an ok response.
-Result<nlohmann::json> workspace_request(const GlobalOptions& global, const std::string& command, const std::string& name,
-                                         std::optional<nlohmann::json> config = std::nullopt,
-                                         const nlohmann::json& extra = nlohmann::json::object());
+// Sends `command` for workspace `name` with `config` (default: just the state
+// dir) and `options`; returns the event of an ok response.
+Result<nlohmann::json> workspace_request(const GlobalOptions& global, protocol::Command command, const std::string& name,
+                                         std::optional<protocol::WorkspaceConfig> config = std::nullopt,
+                                         const protocol::RequestOptions& options = {});
 
 // Prints an event: one line for humans, the JSON with --json.
 void print_event(const GlobalOptions& global, const nlohmann::json& event);

@@ -1,14 +1,14 @@
 #pragma once
-// Turns CLI flags into a supervisor request (DESIGN.md section 2). Pure.
+// Turns CLI flags into a typed supervisor request (DESIGN.md section 2); the
+// JSON comes from protocol::to_json, never from here. Pure.
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/disk_flags.hpp"
 #include "common/error.hpp"
+#include "protocol/types.hpp"
 
 namespace microagent::cli {
 
@@ -32,7 +32,13 @@ struct WorkspaceRequestInput {
   std::vector<DiskFlag> disks;   // --disk entries, then the built --volume disks
 };
 
-// invalid_request for a bad name or an env entry without '='.
-Result<nlohmann::json> build_workspace_request(const std::string& command, const WorkspaceRequestInput& input);
+// A request for `command` on workspace `name`: a fresh requestID, the backend,
+// and `config` (for commands that only name a workspace, just its stateDir).
+protocol::Request make_request(protocol::Command command, const std::string& name, const std::string& backend,
+                               protocol::WorkspaceConfig config, protocol::RequestOptions options = {});
+
+// The request for run/create/start from flags; invalid_request for a bad name
+// or an env entry without '='.
+Result<protocol::Request> build_workspace_request(protocol::Command command, const WorkspaceRequestInput& input);
 
 }  // namespace microagent::cli

@@ -7,21 +7,20 @@
 #include <fmt/core.h>
 
 #include "net/host_resolvers.hpp"
+#include "protocol/json_codec.hpp"
 
 namespace microagent::net {
 
 using nlohmann::json;
+using protocol::NetworkMode;
 
 Result<void> validate_network_config(const protocol::WorkspaceConfig& config) {
   const auto& net = config.network;
-  if (net.mode != "user" && net.mode != "nat" && net.mode != "isolated" && net.mode != "bridged") {
-    return fail(ErrorCode::invalid_request, "network mode '" + net.mode + "' must be one of user, nat, isolated, bridged");
-  }
-  if (net.mode == "isolated" && !net.port_forwards.empty()) {
+  if (net.mode == NetworkMode::isolated && !net.port_forwards.empty()) {
     return fail(ErrorCode::invalid_request,
                 "--publish needs a network: an isolated workspace has none (drop --publish or use --network user)");
   }
-  if (net.mode == "bridged" && net.interface.empty()) {
+  if (net.mode == NetworkMode::bridged && net.interface.empty()) {
     return fail(ErrorCode::invalid_request, "bridged networking needs the bridge's name in config.network.interface "
                                             "(--network bridged:BRIDGE)");
   }
@@ -68,14 +67,14 @@ NetworkAssignment plan_assignment(const protocol::WorkspaceConfig& config, const
   NetworkAssignment a;
   a.mode = config.network.mode;
   a.forwards = config.network.port_forwards;
-  if (a.mode == "isolated") return a;
+  if (a.mode == NetworkMode::isolated) return a;
   a.mac = mac_for(runtime_key);
-  if (a.mode == "user") {
+  if (a.mode == NetworkMode::user) {
     a.guest_address = kUserGuestAddress;
     a.prefix = kUserPrefix;
     a.gateway = kUserGateway;
     a.dns = {kUserDns};
-  } else if (a.mode == "nat") {
+  } else if (a.mode == NetworkMode::nat) {
     a.tap = tap_name_for(runtime_key);
     if (nat_subnet) {
       a.subnet = nat_subnet->to_string();
@@ -86,7 +85,7 @@ NetworkAssignment plan_assignment(const protocol::WorkspaceConfig& config, const
       // The caller swaps in the host's own nameservers (host_resolvers.hpp).
       a.dns = {kFallbackDns};
     }
-  } else if (a.mode == "bridged") {
+  } else if (a.mode == NetworkMode::bridged) {
     a.tap = tap_name_for(runtime_key);
     a.bridge = config.network.interface;
   }
@@ -95,8 +94,8 @@ NetworkAssignment plan_assignment(const protocol::WorkspaceConfig& config, const
 
 GuestNetwork guest_network_for(const NetworkAssignment& a, const protocol::WorkspaceConfig& config) {
   GuestNetwork n;
-  n.mode = a.mode;
-  if (a.mode != "isolated") {
+  n.mode = std::string(protocol::to_string(a.mode));
+  if (a.mode != NetworkMode::isolated) {
     n.interface = kGuestInterface;
     n.address = a.guest_address;
     n.prefix = a.prefix;
@@ -116,7 +115,7 @@ json assignment_to_json(const NetworkAssignment& a) {
   for (const auto& f : a.forwards) {
     forwards.push_back({{"host", f.host}, {"hostPort", f.host_port}, {"guestPort", f.guest_port}, {"protocol", f.protocol}});
   }
-  return {{"mode", a.mode},       {"tap", a.tap},         {"bridge", a.bridge},   {"subnet", a.subnet},
+  return {{"mode", protocol::to_string(a.mode)},       {"tap", a.tap},         {"bridge", a.bridge},   {"subnet", a.subnet},
           {"hostAddress", a.host_address}, {"address", a.guest_address}, {"prefix", a.prefix},
           {"gateway", a.gateway}, {"dns", a.dns},         {"mac", a.mac},         {"forwards", forwards}};
 }
@@ -125,7 +124,7 @@ NetworkAssignment assignment_from_json(const json& j) {
   NetworkAssignment a;
   if (!j.is_object()) return a;
   auto text = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };
-  a.mode = text("mode");
+  a.mode = protocol::network_mode_from_string(text("mode")).value_or(NetworkMode::isolated);
   a.tap = text("tap");
   a.bridge = text("bridge");
   a.subnet = text("subnet");

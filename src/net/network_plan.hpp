@@ -32,7 +32,7 @@ inline constexpr const char* kUserDns = "10.0.2.3";  // passt --dns-forward: to 
 // Everything the host sets up for one workspace's network, and what it reports
 // (runtime.json "network", `microagent network NAME`).
 struct NetworkAssignment {
-  std::string mode = "isolated";  // user | nat | isolated | bridged
+  protocol::NetworkMode mode = protocol::NetworkMode::isolated;
   std::string tap;             // nat, bridged: the host TAP device
   std::string bridge;          // bridged: the Linux bridge the TAP joins
   std::string subnet;          // nat: "10.213.0.4/30"

@@ -1,6 +1,10 @@
 #include "net/port_spec.hpp"
 
+#ifdef _WIN32
+#include <ws2tcpip.h>  // inet_pton: the Windows CLI parses --publish too
+#else
 #include <arpa/inet.h>
+#endif
 
 #include <charconv>
 #include <vector>

@@ -109,10 +109,6 @@ void validate_config(FieldReader& reader, const WorkspaceConfig& config) {
     if (disk.mode != "ro" && disk.mode != "rw") reader.error("config.disks[].mode must be \"ro\" or \"rw\"");
     if (!is_absolute_clean(disk.mount)) reader.error("config.disks[].mount must be an absolute path");
   }
-  const auto& mode = config.network.mode;
-  if (mode != "user" && mode != "nat" && mode != "isolated" && mode != "bridged") {
-    reader.error("config.network.mode must be one of user, nat, isolated, bridged");
-  }
   if (config.result_port == 0) reader.error("config.result.port must be positive");
   if (config.timeout_seconds < 0 || config.timeout_seconds > kMaxTimeoutSeconds) {
     reader.error("config.timeoutSeconds must be between 0 and 2592000 (30 days)");
@@ -154,6 +150,23 @@ std::optional<Command> command_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+constexpr std::pair<NetworkMode, std::string_view> kNetworkModes[] = {
+    {NetworkMode::user, "user"}, {NetworkMode::nat, "nat"}, {NetworkMode::isolated, "isolated"}, {NetworkMode::bridged, "bridged"}};
+
+std::string_view to_string(NetworkMode mode) {
+  for (const auto& [m, name] : kNetworkModes) {
+    if (m == mode) return name;
+  }
+  return "isolated";
+}
+
+std::optional<NetworkMode> network_mode_from_string(std::string_view text) {
+  for (const auto& [m, name] : kNetworkModes) {
+    if (name == text) return m;
+  }
+  return std::nullopt;
+}
+
 json to_json(const Identity& identity) {
   return json{{"requestID", identity.request_id},
               {"runtimeID", identity.runtime_id},
@@ -170,7 +183,7 @@ json to_json(const NetworkSpec& network) {
                         {"protocol", f.protocol},
                         {"exposed", f.exposed}});
   }
-  return {{"mode", network.mode}, {"interface", network.interface}, {"portForwards", forwards}};
+  return {{"mode", to_string(network.mode)}, {"interface", network.interface}, {"portForwards", forwards}};
 }
 
 json to_json(const MediationSpec& m) { return {{"port", m.port}, {"target", m.target}, {"required", m.required}}; }
@@ -277,7 +290,13 @@ Result<WorkspaceConfig> config_from_json(const json& j) {
   }
   if (auto* net = reader.object("network")) {
     FieldReader nr(*net, "config.network");
-    nr.read("mode", c.network.mode);
+    std::string mode = "user";
+    nr.read("mode", mode);
+    if (auto parsed = network_mode_from_string(mode)) {
+      c.network.mode = *parsed;
+    } else if (nr.ok()) {
+      nr.error("config.network.mode must be one of user, nat, isolated, bridged");
+    }
     nr.read("interface", c.network.interface);
     if (auto* forwards = nr.array("portForwards")) {
       for (const auto& f : *forwards) {

@@ -35,8 +35,11 @@ struct PortForward {
   bool exposed = false;
 };
 
+// How a guest reaches a network (docs/networking.md); parsed once, by the codec.
+enum class NetworkMode { user, nat, isolated, bridged };
+
 struct NetworkSpec {
-  std::string mode = "user";  // user | nat | isolated | bridged
+  NetworkMode mode = NetworkMode::user;
   std::string interface;
   std::vector<PortForward> port_forwards;
 };

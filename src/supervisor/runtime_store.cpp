@@ -138,6 +138,19 @@ Result<void> RuntimeStore::write_result(const json& result) const { return write
 
 Result<std::optional<json>> RuntimeStore::read_result() const { return read_document(result_path()); }
 
+Result<void> RuntimeStore::write_config(const protocol::WorkspaceConfig& config) const {
+  return write_document(config_path(), protocol::to_json(config));
+}
+
+Result<std::optional<protocol::WorkspaceConfig>> RuntimeStore::read_config() const {
+  auto document = read_document(config_path());
+  if (!document) return std::unexpected(document.error());
+  if (!*document) return std::optional<protocol::WorkspaceConfig>{};
+  auto config = protocol::config_from_json(**document);
+  if (!config) return fail(ErrorCode::internal, "config.json: " + config.error().message);
+  return std::optional<protocol::WorkspaceConfig>(std::move(*config));
+}
+
 Result<void> RuntimeStore::write_document(const std::filesystem::path& path, const json& document) const {
   return write_file_atomic(path, document.dump(2) + "\n");
 }

@@ -69,6 +69,10 @@ class RuntimeStore {
   Result<void> write_document(const std::filesystem::path& path, const nlohmann::json& document) const;
   Result<std::optional<nlohmann::json>> read_document(const std::filesystem::path& path) const;
   Result<std::optional<nlohmann::json>> read_result() const;
+  // config.json: the config a workspace was prepared or started with, typed;
+  // nullopt when absent, internal when it no longer decodes.
+  Result<void> write_config(const protocol::WorkspaceConfig& config) const;
+  Result<std::optional<protocol::WorkspaceConfig>> read_config() const;
 
  private:
   std::filesystem::path state_dir_;

@@ -13,7 +13,7 @@
 #include "backends/linux_kvm/guest_launch.hpp"
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/connect_wire.hpp"
 #include "common/guest_wire.hpp"
 #include "e2e_support.hpp"

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "backends/linux_kvm/vm_handle.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/process.hpp"
 #include "e2e_support.hpp"
 #include "support/lifecycle_cases.hpp"

@@ -19,7 +19,7 @@
 #include "backends/linux_kvm/kvm_probe.hpp"
 #include "backends/linux_kvm/qmp_client.hpp"
 #include "backends/linux_kvm/vm_session.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/guest_wire.hpp"
 #include "e2e_support.hpp"
 #include "shim/hybrid_vsock.hpp"

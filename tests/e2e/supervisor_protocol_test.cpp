@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/process.hpp"
 #include "e2e_support.hpp"
 

@@ -222,9 +222,8 @@ void LinuxLifecycleDriver::describe(const RuntimeStore& store, const protocol::R
   }
   if (!is_active(event.state)) readiness.guest_ready.ready = readiness.shell_ready.ready = false;
   // Mediation is configured when the stored config (start/create) or this request says so.
-  auto stored = store.read_document(store.config_path());
-  const bool stored_mediation = stored && *stored && (**stored).is_object() && (**stored).contains("mediation") &&
-                                (**stored)["mediation"].is_object();
+  auto stored = store.read_config();
+  const bool stored_mediation = stored && *stored && (**stored).mediation;
   const bool requested_mediation = request.config && request.config->mediation;
   if (!stored_mediation && !requested_mediation) readiness.mediation_ready.detail = "no mediation configured";
   if (!is_active(event.state)) readiness.mediation_ready.ready = false;

@@ -310,7 +310,6 @@ Result<ShimLaunch> shim_launch_from_json(const json& j) {
     l.vm.console_input = true;
     l.accel_reason = j.value("accelReason", std::string());
     if (j.contains("network")) l.vm.network = net::assignment_from_json(j["network"]);
-    if (l.vm.network.mode.empty()) l.vm.network.mode = "isolated";
     l.vm.runtime_key = j.value("runtimeKey", std::string());
     // The shim is the VM's watchdog: if it dies, even by SIGKILL, QEMU dies with it
     // and passt with QEMU, so no VM runs unsupervised; the next command records why.

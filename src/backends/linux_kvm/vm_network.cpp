@@ -17,6 +17,7 @@ namespace microagent::linux_kvm {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using protocol::NetworkMode;
 
 std::filesystem::path nat_leases_dir() {
   return ::geteuid() == 0 ? "/run/microagent/nat-leases" : "/tmp/microagent-nat-leases";
@@ -36,11 +37,11 @@ Result<void> probe_mediation(const protocol::WorkspaceConfig& config) {
 Result<void> preflight_network(const protocol::WorkspaceConfig& config) {
   if (auto ok = net::validate_network_config(config); !ok) return std::unexpected(ok.error());
   const auto& mode = config.network.mode;
-  if (mode == "nat") {
+  if (mode == NetworkMode::nat) {
     if (auto ok = net::check_nat_host(); !ok) return std::unexpected(ok.error());
-  } else if (mode == "bridged") {
+  } else if (mode == NetworkMode::bridged) {
     if (auto ok = net::check_bridged_host(config.network.interface); !ok) return std::unexpected(ok.error());
-  } else if (mode == "user" && !net::locate_passt()) {
+  } else if (mode == NetworkMode::user && !net::locate_passt()) {
     return fail(ErrorCode::host_unavailable, "passt is not installed (user networking needs it): run "
                                              "./scripts/fetch-passt (or apt-get install passt), or use --network isolated");
   }
@@ -49,14 +50,14 @@ Result<void> preflight_network(const protocol::WorkspaceConfig& config) {
 
 Result<net::NetworkAssignment> assign_network(const protocol::WorkspaceConfig& config, const std::string& runtime_key) {
   std::optional<net::Ipv4Subnet> subnet;
-  if (config.network.mode == "nat") {
+  if (config.network.mode == NetworkMode::nat) {
     auto pool = net::parse_subnet(net::kNatPool);
     auto leased = net::lease_subnet(nat_leases_dir(), runtime_key, *pool, net::kNatPrefix);
     if (!leased) return std::unexpected(leased.error());
     subnet = *leased;
   }
   auto assignment = net::plan_assignment(config, runtime_key, subnet);
-  if (config.network.mode == "nat") assignment.dns = net::host_nameservers_for_nat();
+  if (config.network.mode == NetworkMode::nat) assignment.dns = net::host_nameservers_for_nat();
   return assignment;
 }
 
@@ -65,7 +66,7 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
   std::unique_ptr<VmNetwork> self(new VmNetwork());
   self->assignment_ = a;
   self->runtime_key_ = runtime_key;
-  if (a.mode == "user") {
+  if (a.mode == NetworkMode::user) {
     net::PasstSpec spec;
     if (auto passt = net::locate_passt()) spec.binary = passt->path;
     spec.dir = net::passt_dir_for(runtime_key);
@@ -75,12 +76,12 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
     auto passt = net::start_passt(spec);
     if (!passt) return std::unexpected(passt.error());
     self->passt_ = std::move(*passt);
-  } else if (a.mode == "nat" || a.mode == "bridged") {
+  } else if (a.mode == NetworkMode::nat || a.mode == NetworkMode::bridged) {
     // A TAP left by a crashed earlier run of this workspace goes first.
     net::delete_tap(a.tap);
     if (auto ok = net::create_tap(a.tap); !ok) return std::unexpected(ok.error());
     self->tap_created_ = true;
-    if (a.mode == "nat") {
+    if (a.mode == NetworkMode::nat) {
       if (auto ok = net::set_interface_address(a.tap, a.host_address, a.prefix); !ok) return std::unexpected(ok.error());
       self->nft_applied_ = true;
       if (auto ok = net::apply_nat_rules(a.tap, a.subnet); !ok) return std::unexpected(ok.error());
@@ -94,8 +95,10 @@ Result<std::unique_ptr<VmNetwork>> VmNetwork::attach(const net::NetworkAssignmen
 VmNetwork::~VmNetwork() { detach(); }
 
 std::optional<QemuNic> VmNetwork::nic() const {
-  if (assignment_.mode == "user") return QemuNic{"passt", net::passt_socket_in(passt_dir_), "", assignment_.mac};
-  if (assignment_.mode == "nat" || assignment_.mode == "bridged") return QemuNic{"tap", {}, assignment_.tap, assignment_.mac};
+  if (assignment_.mode == NetworkMode::user) return QemuNic{"passt", net::passt_socket_in(passt_dir_), "", assignment_.mac};
+  if (assignment_.mode == NetworkMode::nat || assignment_.mode == NetworkMode::bridged) {
+    return QemuNic{"tap", {}, assignment_.tap, assignment_.mac};
+  }
   return std::nullopt;
 }
 
@@ -135,8 +138,8 @@ void cleanup_recorded_network(const supervisor::RuntimeNetwork& n) {
     for (int i = 0; i < 100 && ::kill(pid, 0) == 0 && is_passt(pid); ++i) std::this_thread::sleep_for(10ms);
   }
   if (!n.passt_dir.empty()) net::remove_passt_dir(n.passt_dir);
-  if (a.mode == "nat") net::remove_nat_rules(a.tap);
-  if (a.mode == "nat" || a.mode == "bridged") net::delete_tap(a.tap);
+  if (a.mode == NetworkMode::nat) net::remove_nat_rules(a.tap);
+  if (a.mode == NetworkMode::nat || a.mode == NetworkMode::bridged) net::delete_tap(a.tap);
   if (!a.subnet.empty() && !n.runtime_key.empty()) {
     if (auto subnet = net::parse_subnet(a.subnet)) net::release_subnet(nat_leases_dir(), n.runtime_key, *subnet);
   }

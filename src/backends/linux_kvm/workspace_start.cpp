@@ -70,7 +70,7 @@ Result<std::string> LinuxLifecycleDriver::prepare(const RuntimeStore& store, con
   const auto& config = *request.config;
   const auto disks = started_disks(store, config);
   if (auto ok = ensure_started_disks(store, config, disks); !ok) return std::unexpected(ok.error());
-  if (auto ok = store.write_document(store.config_path(), protocol::to_json(config)); !ok) {
+  if (auto ok = store.write_config(config); !ok) {
     return std::unexpected(ok.error());
   }
   const auto& disk = disks.root_overlay.empty() ? disks.workspace_disk : disks.root_overlay;
@@ -88,7 +88,7 @@ Result<Event> LinuxLifecycleDriver::launch(const RuntimeStore& store, const prot
   if (!spec) return std::unexpected(spec.error());
   spec->listen_control = true;
   spec->console_input = true;
-  store.write_document(store.config_path(), protocol::to_json(config));
+  store.write_config(config);
   if (first) store.record(make_event(request, State::prepared, "workspace prepared"));
   std::error_code ec;
   for (const auto& stale : {store.intent_path(), store.result_path(), store.readiness_path()}) {

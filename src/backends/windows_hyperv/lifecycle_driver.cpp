@@ -33,7 +33,7 @@ Result<std::string> HypervLifecycleDriver::prepare(const RuntimeStore& store, co
   const auto& config = *request.config;
   auto disks = ensure_workspace_disks(config, store.workspace_dir());
   if (!disks) return std::unexpected(disks.error());
-  if (auto ok = store.write_document(store.config_path(), protocol::to_json(config)); !ok) {
+  if (auto ok = store.write_config(config); !ok) {
     return std::unexpected(ok.error());
   }
   return "workspace prepared (" + std::to_string(disks->scsi.size()) + " VHD(s), no compute system)";

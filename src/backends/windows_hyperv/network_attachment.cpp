@@ -7,6 +7,8 @@
 
 namespace microagent::windows_hyperv {
 
+using protocol::NetworkMode;
+
 namespace {
 
 std::optional<HcnNetwork> find_network(const std::vector<HcnNetwork>& networks, std::string_view name) {
@@ -30,12 +32,7 @@ Result<HcnNetwork> managed_nat_network(WindowsHost& host, const std::vector<HcnN
 }  // namespace
 
 Result<void> validate_network(const protocol::NetworkSpec& network) {
-  const auto& mode = network.mode;
-  if (mode != "user" && mode != "nat" && mode != "isolated" && mode != "bridged") {
-    return fail(ErrorCode::invalid_request,
-                "config.network.mode must be user, nat, isolated or bridged, not '" + mode + "'");
-  }
-  if (mode == "bridged" && network.interface.empty()) {
+  if (network.mode == NetworkMode::bridged && network.interface.empty()) {
     return fail(ErrorCode::invalid_request,
                 "config.network.interface must name the HNS network to bridge to (Get-HnsNetwork lists them)");
   }
@@ -54,12 +51,12 @@ Result<void> validate_network(const protocol::NetworkSpec& network) {
 
 Result<std::optional<NetworkAttachment>> attach_network(WindowsHost& host, const protocol::NetworkSpec& network) {
   if (auto ok = validate_network(network); !ok) return std::unexpected(ok.error());
-  if (network.mode == "isolated") return std::optional<NetworkAttachment>{};
+  if (network.mode == NetworkMode::isolated) return std::optional<NetworkAttachment>{};
   auto networks = host.enumerate_networks();
   if (!networks) return std::unexpected(networks.error());
 
   HcnNetwork target;
-  if (network.mode == "bridged") {
+  if (network.mode == NetworkMode::bridged) {
     auto named = find_network(*networks, network.interface);
     if (!named) {
       return fail(ErrorCode::not_found, "no HNS network named '" + network.interface +

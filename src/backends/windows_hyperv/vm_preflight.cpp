@@ -10,7 +10,7 @@ namespace microagent::windows_hyperv {
 Result<void> preflight_vm(WindowsHost& host, const protocol::WorkspaceConfig& config) {
   if (auto ok = validate_network(config.network); !ok) return ok;
   if (auto ok = validate_disk_config(config); !ok) return ok;
-  if (auto ok = require_host(host.probe(), config.network.mode != "isolated"); !ok) return ok;
+  if (auto ok = require_host(host.probe(), config.network.mode != protocol::NetworkMode::isolated); !ok) return ok;
   if (auto ok = supervisor::check_fits_host(config, host.capacity()); !ok) return ok;
   if (auto ok = supervisor::check_kernel_image(config.kernel_path); !ok) return ok;
   return supervisor::check_readable_file(config.initrd_path, "initrdPath");

@@ -69,7 +69,7 @@ Result<protocol::Event> WindowsHypervBackend::handle(const protocol::Request& re
 
 Result<protocol::Event> WindowsHypervBackend::check(const protocol::Request& request) {
   const auto& config = *request.config;
-  if (auto ok = require_host(host_.probe(), config.network.mode != "isolated"); !ok) return std::unexpected(ok.error());
+  if (auto ok = require_host(host_.probe(), config.network.mode != protocol::NetworkMode::isolated); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_network(config.network); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_disk_config(config); !ok) return std::unexpected(ok.error());
   return supervisor::event_for(request, kBackendName, protocol::State::unknown,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/network_flags.hpp"
+#include "protocol/json_codec.hpp"
 #include "common/guest_wire.hpp"
 #include "guestinit/guest_network.hpp"
 
@@ -77,8 +78,9 @@ TEST(NetworkFlags, FillConfigAndRejectBeforeAnyRequest) {
   flags.publish = {"18080:80", "0.0.0.0:9000:90/tcp"};
   flags.mediation = "2048=127.0.0.1:9900";
   flags.mediation_optional = true;
-  nlohmann::json config = nlohmann::json::object();
-  ASSERT_TRUE(cli::apply_network_flags(flags, config));
+  protocol::WorkspaceConfig typed;
+  ASSERT_TRUE(cli::apply_network_flags(flags, typed));
+  nlohmann::json config = protocol::to_json(typed);
   EXPECT_EQ(config["network"]["mode"], "user");
   ASSERT_EQ(config["network"]["portForwards"].size(), 2u);
   EXPECT_EQ(config["network"]["portForwards"][0]["host"], "127.0.0.1");
@@ -88,13 +90,14 @@ TEST(NetworkFlags, FillConfigAndRejectBeforeAnyRequest) {
 
   cli::NetworkFlags bridged;
   bridged.network = "bridged:br0";
-  ASSERT_TRUE(cli::apply_network_flags(bridged, config));
+  ASSERT_TRUE(cli::apply_network_flags(bridged, typed));
+  config = protocol::to_json(typed);
   EXPECT_EQ(config["network"]["mode"], "bridged");
   EXPECT_EQ(config["network"]["interface"], "br0");
   EXPECT_FALSE(config.contains("mediation"));
 
   auto reject = [](cli::NetworkFlags f) {
-    nlohmann::json c = nlohmann::json::object();
+    protocol::WorkspaceConfig c;
     auto ok = cli::apply_network_flags(f, c);
     return !ok && ok.error().code == ErrorCode::invalid_request;
   };

@@ -29,7 +29,7 @@ RuntimeRecord full_record() {
   r.vsock_device = "thread";
   r.sockets = RuntimeSockets{"/s/vhost", "/s/vsock", "/s/qmp", "/s/serial.in"};
   RuntimeNetwork network;
-  network.assignment.mode = "nat";
+  network.assignment.mode = protocol::NetworkMode::nat;
   network.assignment.tap = "ma-tap0";
   network.assignment.guest_address = "10.213.0.6";
   network.assignment.prefix = 30;

@@ -3,7 +3,8 @@
 // `connect --send` answers a structured error for a workspace that is missing,
 // not running, or recorded as running on a host without Hyper-V sockets;
 // `ps` lists the workspaces through the supervisor's inspect; `logs` prints
-// serial.log byte for byte. Never a crash.
+// serial.log byte for byte; the shared lifecycle verbs and the name checks
+// behave as on Linux. Never a crash.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -159,6 +160,52 @@ TEST_F(WineCliTest, LogsPrintsTheSerialLogByteForByte) {
   EXPECT_EQ(quiet.exit_code, 0);
   EXPECT_TRUE(quiet.out.empty());
   expect_error(run({"--json", "logs", "nope"}), "not_found");
+}
+
+// microagent.exe is the shared CLI tree (src/cli): the lifecycle verbs send
+// typed requests to the supervisor and print what Linux's microagent prints.
+TEST_F(WineCliTest, LifecycleVerbsAreTheSharedOnes) {
+  record("alpha", protocol::State::prepared);
+  const auto inspected = run({"--json", "inspect", "alpha"});
+  EXPECT_EQ(inspected.exit_code, 0) << inspected.out << inspected.err;
+  EXPECT_EQ(inspected.body["state"], "prepared") << inspected.out;
+  EXPECT_EQ(inspected.body["identity"]["runtimeID"], "alpha") << inspected.out;
+  const auto human = run({"inspect", "alpha"});
+  EXPECT_EQ(human.out.rfind("alpha  prepared", 0), 0u) << human.out;
+
+  const auto halted = run({"--json", "halt", "--grace", "5", "alpha"});
+  expect_error(halted, "conflict");
+  EXPECT_NE(halted.body["error"]["message"].get<std::string>().find("never started"), std::string::npos) << halted.out;
+  expect_error(run({"--json", "halt", "--grace", "601", "alpha"}), "invalid_request");
+
+  const auto removed = run({"--json", "rm", "alpha"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  EXPECT_FALSE(std::filesystem::exists(state / "alpha"));
+  expect_error(run({"--json", "inspect", "alpha"}), "not_found");
+}
+
+// A hostile name is refused while the command line is parsed: nothing beside
+// the state dir is read or written.
+TEST_F(WineCliTest, HostileNamesNeverLeaveTheStateDir) {
+  std::filesystem::create_directories(state);
+  std::ofstream(dir / "x") << "canary";
+  std::filesystem::create_directories(dir / "x-dir");
+  std::ofstream(dir / "x-dir" / "event.json") << "{}";
+  const std::string long_name(300, 'a');
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"logs", "../x"}, {"inspect", "../x-dir"}, {"rm", "../x-dir"}, {"start", "a/b"},
+        {"inspect", long_name}, {"connect", "..", "--send", "true"}, {"run", "--name", "../x", "--", "true"}}) {
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    std::vector<std::string> with_json{"--json"};
+    with_json.insert(with_json.end(), args.begin(), args.end());
+    expect_error(run(with_json), "invalid_request");
+  }
+  std::ifstream canary(dir / "x");
+  std::string text;
+  std::getline(canary, text);
+  EXPECT_EQ(text, "canary");
+  EXPECT_TRUE(std::filesystem::exists(dir / "x-dir" / "event.json"));
+  EXPECT_TRUE(std::filesystem::is_empty(state));
 }
 
 }  // namespace

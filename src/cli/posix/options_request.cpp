@@ -1,10 +1,11 @@
 #include "cli/commands.hpp"
 #include "cli/disk_flags.hpp"
-#include "cli/guest_assets.hpp"
-#include "cli/image_defaults.hpp"
-#include "cli/workspace_disks.hpp"
+#include "cli/posix/guest_assets.hpp"
+#include "cli/posix/image_defaults.hpp"
+#include "cli/posix/workspace_disks.hpp"
 #include "cli/workspace_request.hpp"
-#include "protocol/json_codec.hpp"
+#include "protocol/runtime_id.hpp"
+#include "supervisor/runtime_store.hpp"
 
 namespace microagent::cli {
 
@@ -17,8 +18,8 @@ void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options) {
                   "Copy a host directory into a new disk: HOSTDIR:/mount[:ro] (repeatable; guest writes stay in the copy)");
 }
 
-Result<nlohmann::json> request_from_options(const std::string& command, const GlobalOptions& global,
-                                            const RunOptions& options, const std::string& name) {
+Result<protocol::Request> request_from_options(protocol::Command command, const GlobalOptions& global,
+                                               const RunOptions& options, const std::string& name) {
   auto assets = default_image_assets();
   if (!assets) return std::unexpected(assets.error());
   WorkspaceRequestInput input;
@@ -66,7 +67,7 @@ Result<nlohmann::json> request_from_options(const std::string& command, const Gl
       overrides.entrypoint = options.entrypoint->empty() ? std::vector<std::string>{}
                                                          : std::vector<std::string>{*options.entrypoint};
     }
-    auto defaults = apply_image_config(image->config, overrides, command == "run");
+    auto defaults = apply_image_config(image->config, overrides, command == protocol::Command::run);
     if (!defaults) return std::unexpected(defaults.error());
     input.command = defaults->argv;
     input.env = defaults->env;
@@ -77,14 +78,14 @@ Result<nlohmann::json> request_from_options(const std::string& command, const Gl
     input.image_digest = image->digest;
   }
   // A foreground run starts from fresh copies; a started workspace keeps its volumes.
-  const bool foreground = command == "run";
+  const bool foreground = command == protocol::Command::run;
   auto built = build_volume_disks(volumes, foreground ? run_volumes_dir(store) : volumes_dir(store),
                                   !foreground);
   if (!built) return std::unexpected(built.error());
   input.disks.insert(input.disks.end(), built->begin(), built->end());
   auto request = build_workspace_request(command, input);
   if (!request) return request;
-  if (auto ok = apply_network_flags(options.network, (*request)["config"]); !ok) return std::unexpected(ok.error());
+  if (auto ok = apply_network_flags(options.network, *request->config); !ok) return std::unexpected(ok.error());
   return request;
 }
 

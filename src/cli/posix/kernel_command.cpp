@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 #include "common/atomic_file.hpp"
 #include "common/paths.hpp"
 #include "common/sha256.hpp"

@@ -1,4 +1,4 @@
-#include "cli/guest_assets.hpp"
+#include "cli/posix/guest_assets.hpp"
 
 #include <unistd.h>
 

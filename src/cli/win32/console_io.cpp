@@ -1,8 +1,8 @@
-#include "backends/windows_hyperv/win32/cli/console_io.hpp"
+#include "cli/win32/console_io.hpp"
 
 #include <thread>
 
-namespace microagent::windows_cli {
+namespace microagent::cli::win32_cli {
 
 namespace {
 
@@ -161,4 +161,4 @@ std::optional<ConnectInput> StreamInput::next(std::chrono::milliseconds wait) {
 void StdOutput::write_stdout(std::string_view bytes) { write_all(GetStdHandle(STD_OUTPUT_HANDLE), bytes); }
 void StdOutput::write_stderr(std::string_view bytes) { write_all(GetStdHandle(STD_ERROR_HANDLE), bytes); }
 
-}  // namespace microagent::windows_cli
+}  // namespace microagent::cli::win32_cli

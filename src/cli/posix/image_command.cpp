@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/workspace_disks.hpp"
+#include "cli/posix/workspace_disks.hpp"
 #include "image/store/image_import.hpp"
 #include "image/store/image_store.hpp"
 

@@ -1,13 +1,15 @@
-#include "backends/windows_hyperv/win32/cli/supervisor_process.hpp"
-
+// Finding and running a supervisor on Windows: CreateProcessW with pipes, one
+// request in, one response out (DESIGN.md section 1).
 #include "backends/windows_hyperv/win32/windows_headers.hpp"
+
+#include "cli/supervisor_client.hpp"
 
 #include <cstdlib>
 
 #include "backends/windows_hyperv/win32/win32_error.hpp"
 #include "backends/windows_hyperv/win32/windows_paths.hpp"
 
-namespace microagent::windows_cli {
+namespace microagent::cli {
 
 using windows_hyperv::win32::executable_dir;
 using windows_hyperv::win32::fail_win32;
@@ -25,10 +27,13 @@ struct Handle {
 
 }  // namespace
 
-std::filesystem::path find_supervisor(const std::optional<std::string>& override_path) {
-  if (override_path) return *override_path;
-  if (const wchar_t* env = _wgetenv(L"MICROAGENT_WINDOWS_HYPERV_SUPERVISOR"); env && *env) return env;
-  return executable_dir() / "microagent-windows-hyperv-supervisor.exe";
+Result<std::filesystem::path> find_supervisor(const std::string& backend, const std::optional<std::string>& override_path) {
+  if (override_path) return std::filesystem::path(*override_path);
+  const std::string env_name = supervisor_env_name(backend);
+  const std::wstring wide_name(env_name.begin(), env_name.end());  // ASCII: the name is ours
+  if (const wchar_t* env = _wgetenv(wide_name.c_str()); env && *env) return std::filesystem::path(env);
+  // Whether it is there is CreateProcessW's to say (not_found, naming the fix).
+  return executable_dir() / (supervisor_program(backend) + ".exe");
 }
 
 Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, const nlohmann::json& request) {
@@ -69,11 +74,9 @@ Result<nlohmann::json> call_supervisor(const std::filesystem::path& supervisor, 
   DWORD got = 0;
   while (ReadFile(out_read.h, buffer, sizeof buffer, &got, nullptr) && got > 0) response.append(buffer, got);
   WaitForSingleObject(process_handle.h, INFINITE);
-  auto body = nlohmann::json::parse(response, nullptr, false);
-  if (!body.is_object()) {
-    return fail(ErrorCode::internal, "the supervisor " + supervisor.string() + " did not answer with JSON: " + response);
-  }
-  return body;
+  DWORD exit_code = 0;
+  GetExitCodeProcess(process_handle.h, &exit_code);
+  return parse_supervisor_response(supervisor, response, "exit code " + std::to_string(exit_code));
 }
 
-}  // namespace microagent::windows_cli
+}  // namespace microagent::cli

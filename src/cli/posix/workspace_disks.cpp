@@ -1,4 +1,4 @@
-#include "cli/workspace_disks.hpp"
+#include "cli/posix/workspace_disks.hpp"
 
 #include <unistd.h>
 

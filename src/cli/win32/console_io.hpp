@@ -12,7 +12,7 @@
 
 #include "common/connect_session.hpp"
 
-namespace microagent::windows_cli {
+namespace microagent::cli::win32_cli {
 
 using microagent::ConnectInput;
 using microagent::ConnectInputSource;
@@ -76,4 +76,4 @@ class StdOutput : public ConnectOutput {
   void write_stderr(std::string_view bytes) override;
 };
 
-}  // namespace microagent::windows_cli
+}  // namespace microagent::cli::win32_cli

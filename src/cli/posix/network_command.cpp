@@ -40,13 +40,14 @@ Result<NetworkView> network_of(const GlobalOptions& global, const std::string& n
     const auto& record = **runtime;
     return NetworkView{record.network->assignment, "runtime", !record.qemu_exited && record.severed_at.empty()};
   }
-  if (auto stored = store.read_document(store.config_path()); stored && *stored) {
-    auto config = protocol::config_from_json(**stored);
-    if (!config) return std::unexpected(config.error());
+  auto config = store.read_config();
+  if (!config) return std::unexpected(config.error());
+  if (*config) {
+    const protocol::WorkspaceConfig* stored = &**config;
     NetworkView view{{}, "config", std::nullopt};
-    view.assignment.mode = config->network.mode;
-    view.assignment.bridge = config->network.interface;
-    view.assignment.forwards = config->network.port_forwards;
+    view.assignment.mode = stored->network.mode;
+    view.assignment.bridge = stored->network.interface;
+    view.assignment.forwards = stored->network.port_forwards;
     return view;
   }
   return fail(ErrorCode::not_found, "workspace '" + name + "' has no network recorded yet: start it first");
@@ -57,7 +58,7 @@ void print_human(const NetworkView& view) {
   auto line = [](const char* label, const std::string& value) {
     if (!value.empty()) std::cout << fmt::format("{:<10} {}\n", label, value);
   };
-  line("mode", a.mode);
+  line("mode", std::string(protocol::to_string(a.mode)));
   if (!a.guest_address.empty()) line("address", fmt::format("{}/{}", a.guest_address, a.prefix));
   line("subnet", a.subnet);
   line("gateway", a.gateway);

@@ -1,4 +1,4 @@
-#include "cli/image_defaults.hpp"
+#include "cli/posix/image_defaults.hpp"
 
 namespace microagent::cli {
 
