@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/network_flags.hpp"
+#include "cli/workspace_request.hpp"
 #include "common/error.hpp"
 #include "protocol/types.hpp"
 
@@ -45,7 +46,7 @@ struct RunOptions {
 };
 
 // What the guest boots, on run, create and start: --image, --entrypoint,
-// --user, --disk and --volume on POSIX; --kernel, --initrd, --rootfs on Windows.
+// --user, --disk and --volume on POSIX; --kernel, --initrd, --rootfs, --user on Windows.
 void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options);
 
 // A supervisor request for `command` on workspace `name` from run/create/start
@@ -62,13 +63,28 @@ CLI::Option* add_workspace_name(CLI::App* cmd, std::string& name);
 // A CLI11 validator for --name options: the same check.
 CLI::Validator workspace_name_validator();
 
+// `connect NAME [--send CMD] [--user U] [-- CMD...]`: the same flags on every
+// platform (add_connect_command, cli/shared_flags.cpp); the session is the
+// platform's: run_connect in cli/posix/connect_command.cpp (hybrid vsock) or
+// cli/win32/connect_command.cpp (Hyper-V socket). Returns the exit code.
+struct ConnectOptions {
+  std::string name;
+  std::optional<std::string> send;
+  std::string user;
+  std::vector<std::string> command;
+};
+int run_connect(const GlobalOptions& global, const ConnectOptions& options);
+
+// The request fields every platform fills from run/create/start flags alike
+// (what the guest boots is the platform's: request_from_options).
+WorkspaceRequestInput shared_request_input(const GlobalOptions& global, const RunOptions& options, const std::string& name);
+
 // Shared verbs (cli/*.cpp, every platform).
 void add_run_command(CLI::App& app, GlobalOptions& global);
 void add_inspect_command(CLI::App& app, GlobalOptions& global);
 void add_lifecycle_commands(CLI::App& app, GlobalOptions& global);
 void add_ps_logs_commands(CLI::App& app, GlobalOptions& global);
 void add_doctor_command(CLI::App& app, GlobalOptions& global);
-// Per platform: cli/posix/connect_command.cpp (hybrid vsock), cli/win32/ (Hyper-V socket).
 void add_connect_command(CLI::App& app, GlobalOptions& global);
 // POSIX only (cli/posix/).
 void add_kernel_command(CLI::App& app, GlobalOptions& global);

@@ -32,6 +32,7 @@ Result<ConnectTarget> connect_target(const std::filesystem::path& state_dir, con
 
 connect_wire::ConnectRequest connect_request_for(const ConnectCommand& command) {
   connect_wire::ConnectRequest request;
+  request.user = command.user;
   if (command.send) {
     request.command = {"/bin/sh", "-c", *command.send};
     return request;

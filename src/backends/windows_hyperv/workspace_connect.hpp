@@ -35,6 +35,7 @@ using GuestConnector =
 struct ConnectCommand {
   std::optional<std::string> send;   // --send: `/bin/sh -c CMD`, never a tty
   std::vector<std::string> command;  // after --; empty: a login shell
+  std::string user;                  // --user: uid[:gid] or name[:group]; empty: the workspace's
   bool tty = false;                  // interactive on a console
   connect_wire::WindowSize size;
   std::map<std::string, std::string> env;  // TERM for a tty

@@ -28,13 +28,6 @@ namespace {
 using nlohmann::json;
 namespace wire = connect_wire;
 
-struct ConnectOptions {
-  std::string name;
-  std::optional<std::string> send;
-  std::string user;
-  std::vector<std::string> command;
-};
-
 // Puts the local terminal in raw mode and restores it on every way out of the scope.
 class RawTerminal {
  public:
@@ -75,6 +68,8 @@ Result<std::filesystem::path> workspace_vsock(const std::string& state_dir, cons
   return std::filesystem::path(record.sockets->vsock);
 }
 
+}  // namespace
+
 int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
   auto report = [&](const Error& error) { return report_error(global, std::string(to_string(error.code)), error.message); };
   auto vsock = workspace_vsock(global.state_dir, options.name);
@@ -111,19 +106,6 @@ int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
   }();
   if (!code) return report(code.error());
   return *code;
-}
-
-}  // namespace
-
-void add_connect_command(CLI::App& app, GlobalOptions& global) {
-  auto options = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand("connect", "Open a shell in a running workspace, or run one command in it");
-  add_workspace_name(cmd, options->name);
-  cmd->add_option("--send", options->send, "Run this shell command (no terminal), print its output, exit with its code");
-  cmd->add_option("--user,-u", options->user,
-                  "Run as this user (uid[:gid] or name[:group]); default: the workspace's --user or image User");
-  cmd->add_option("command", options->command, "Command and arguments (after --; default: a login shell)");
-  cmd->callback([&global, options] { global.exit_code = run_connect(global, *options); });
 }
 
 }  // namespace microagent::cli

@@ -22,18 +22,7 @@ Result<protocol::Request> request_from_options(protocol::Command command, const 
                                                const RunOptions& options, const std::string& name) {
   auto assets = default_image_assets();
   if (!assets) return std::unexpected(assets.error());
-  WorkspaceRequestInput input;
-  input.state_dir = global.state_dir;
-  input.name = name;
-  input.backend = global.backend;
-  input.memory_mib = options.memory_mib;
-  input.cpus = options.cpus;
-  input.env = options.env;
-  input.workdir = options.workdir;
-  input.timeout_seconds = options.timeout_seconds;
-  input.output_limit = options.output_limit;
-  input.command = options.command;
-  input.user = options.user;
+  WorkspaceRequestInput input = shared_request_input(global, options, name);
   input.kernel = assets->kernel;
   input.initrd = assets->initrd;
   if (options.entrypoint && options.image.empty()) {

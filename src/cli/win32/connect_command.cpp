@@ -13,21 +13,15 @@
 #include "cli/workspace_client.hpp"
 
 namespace microagent::cli {
-namespace {
 
 using namespace std::chrono_literals;
-
-struct ConnectOptions {
-  std::string name;
-  std::optional<std::string> send;
-  std::vector<std::string> command;
-};
 
 int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
   const bool console = win32_cli::stdin_is_console();
   windows_hyperv::ConnectCommand command;
   command.send = options.send;
   command.command = options.command;
+  command.user = options.user;
   // --send never takes a terminal; a console on stdin is a person, not input.
   command.tty = !options.send && console;
   if (command.tty) {
@@ -52,17 +46,6 @@ int run_connect(const GlobalOptions& global, const ConnectOptions& options) {
   }();
   if (!code) return report(global, code.error());
   return *code;
-}
-
-}  // namespace
-
-void add_connect_command(CLI::App& app, GlobalOptions& global) {
-  auto options = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand("connect", "Open a shell in a running workspace, or run one command in it");
-  add_workspace_name(cmd, options->name);
-  cmd->add_option("--send", options->send, "Run this shell command (no terminal), print its output, exit with its code");
-  cmd->add_option("command", options->command, "Command and arguments (after --; default: a login shell)");
-  cmd->callback([&global, options] { global.exit_code = run_connect(global, *options); });
 }
 
 }  // namespace microagent::cli

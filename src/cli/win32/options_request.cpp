@@ -13,22 +13,13 @@ void add_image_and_disk_flags(CLI::App* cmd, RunOptions& options) {
   cmd->add_option("--kernel", options.kernel, "Guest kernel (default: the cached kernel artifact)");
   cmd->add_option("--initrd", options.initrd, "Guest initramfs (default: the cached one)");
   cmd->add_option("--rootfs", options.rootfs, "Root disk: an ext4 image (default: the initramfs only)");
+  cmd->add_option("--user,-u", options.user, "Run the workload as uid[:gid] or name[:group] (default: root)");
 }
 
 Result<protocol::Request> request_from_options(protocol::Command command, const GlobalOptions& global,
                                                const RunOptions& options, const std::string& name) {
   const auto kernel_dir = windows_hyperv::win32::microagent_home() / "kernels" / "x86_64" / "current";
-  WorkspaceRequestInput input;
-  input.state_dir = global.state_dir;
-  input.name = name;
-  input.backend = global.backend;
-  input.memory_mib = options.memory_mib;
-  input.cpus = options.cpus;
-  input.env = options.env;
-  input.workdir = options.workdir;
-  input.timeout_seconds = options.timeout_seconds;
-  input.output_limit = options.output_limit;
-  input.command = options.command;
+  WorkspaceRequestInput input = shared_request_input(global, options, name);
   input.kernel = options.kernel.empty() ? kernel_dir / "vmlinux" : std::filesystem::path(options.kernel);
   input.initrd = options.initrd.empty() ? kernel_dir / "initrd.img" : std::filesystem::path(options.initrd);
   input.rootfs = options.rootfs;

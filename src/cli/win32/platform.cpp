@@ -25,7 +25,7 @@ std::string default_backend() { return "windows-hyperv"; }
 void add_platform_commands(CLI::App&, GlobalOptions&) {}
 
 std::size_t count_image_and_disk_flags(CLI::App* cmd) {
-  return cmd->count("--kernel") + cmd->count("--initrd") + cmd->count("--rootfs");
+  return cmd->count("--kernel") + cmd->count("--initrd") + cmd->count("--rootfs") + cmd->count("--user");
 }
 
 std::filesystem::path run_scratch_dir(const GlobalOptions&, const RunOptions&, const std::string&) { return {}; }

@@ -145,6 +145,18 @@ TEST(ConnectSession, SendRelaysOutputAndExitsWithTheRemoteStatus) {
   EXPECT_EQ(frames[0].type, wire::FrameType::stdin_eof);
 }
 
+// connect --user on Windows travels in the request like on Linux; --send keeps it.
+TEST(ConnectSession, UserReachesTheRequestForSendAndShell) {
+  ConnectCommand c;
+  c.user = "1000:1000";
+  EXPECT_EQ(connect_request_for(c).user, "1000:1000");
+  c.send = "id -u";
+  const auto sent = connect_request_for(c);
+  EXPECT_EQ(sent.user, "1000:1000");
+  EXPECT_EQ(sent.command, (std::vector<std::string>{"/bin/sh", "-c", "id -u"}));
+  EXPECT_TRUE(connect_request_for(ConnectCommand{}).user.empty());
+}
+
 TEST(ConnectSession, SignalledCommandExitsWith128PlusSignal) {
   FakeGuestStream guest;
   guest.chunks = {frame(wire::FrameType::exit, wire::encode_exit({std::nullopt, 9}))};
